@@ -1,0 +1,110 @@
+package mesh
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// collector is the Emitter the engine hands to one source. Upsert canonicalizes and digests the
+// node in the caller's goroutine (so adapters that emit from several goroutines use several cores),
+// then takes the lock only to store it.
+type collector struct {
+	source  string
+	prefix  string // escaped source name + "/"
+	pool    *sync.Pool
+	mu      sync.Mutex
+	nodes   map[string]*Node
+	deletes map[string]struct{}
+	count   atomic.Int64
+}
+
+func newCollector(source string, pool *sync.Pool) *collector {
+	return &collector{
+		source:  source,
+		prefix:  escapeIDPart(source) + "/",
+		pool:    pool,
+		nodes:   make(map[string]*Node),
+		deletes: make(map[string]struct{}),
+	}
+}
+
+// Upsert implements Emitter.
+func (c *collector) Upsert(n Node) error {
+	if err := c.checkID(n.ID); err != nil {
+		return err
+	}
+	if n.Type == "" {
+		return fmt.Errorf("%w: node %q has no type", ErrInvalidNode, n.ID)
+	}
+	fields := n.Fields
+	if len(fields) == 0 {
+		fields = []byte("{}")
+	}
+	cz := c.pool.Get().(*canonicalizer)
+	out, refs, err := cz.run(fields, cz.tmpOut[:0])
+	if err != nil {
+		c.pool.Put(cz)
+		return fmt.Errorf("%w: node %q: fields: %v", ErrInvalidNode, n.ID, err)
+	}
+	cz.tmpOut = out
+	if len(out) == 0 || out[0] != '{' {
+		c.pool.Put(cz)
+		return fmt.Errorf("%w: node %q: fields must be a JSON object", ErrInvalidNode, n.ID)
+	}
+	node := &Node{
+		ID:        n.ID,
+		Type:      n.Type,
+		Source:    c.source,
+		NativeID:  n.NativeID,
+		Locale:    n.Locale,
+		UpdatedAt: n.UpdatedAt.UTC(),
+		Fields:    slices.Clone(out),
+		Digest:    digest(n.Type, n.Locale, out),
+	}
+	if len(refs) > 0 {
+		node.Refs = slices.Clone(refs)
+		for _, r := range node.Refs {
+			if !ValidNodeID(r.To) {
+				c.pool.Put(cz)
+				return fmt.Errorf("%w: node %q: field %q: $ref %q is not a node id", ErrInvalidNode, n.ID, r.Field, r.To)
+			}
+		}
+	}
+	c.pool.Put(cz)
+	c.mu.Lock()
+	if _, dup := c.nodes[node.ID]; !dup {
+		c.count.Add(1)
+	}
+	c.nodes[node.ID] = node
+	delete(c.deletes, node.ID)
+	c.mu.Unlock()
+	return nil
+}
+
+// Delete implements Emitter.
+func (c *collector) Delete(id string) error {
+	if err := c.checkID(id); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if _, ok := c.nodes[id]; ok {
+		delete(c.nodes, id)
+		c.count.Add(-1)
+	}
+	c.deletes[id] = struct{}{}
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *collector) checkID(id string) error {
+	if !strings.HasPrefix(id, c.prefix) {
+		return fmt.Errorf("%w: node id %q must start with the source name %q (build it with mesh.NodeID)", ErrInvalidNode, id, c.source)
+	}
+	if !ValidNodeID(id) {
+		return fmt.Errorf("%w: node id %q: want <source>/<namespace>/<nativeId>[@locale]", ErrInvalidNode, id)
+	}
+	return nil
+}

@@ -1,0 +1,176 @@
+package mesh
+
+import (
+	"iter"
+	"slices"
+	"strings"
+
+	"github.com/tidwall/gjson"
+)
+
+// Graph is the merged, read-only content graph of a build: nodes in ID order, with refs and backrefs
+// resolved. It is safe for concurrent reads.
+type Graph struct {
+	nodes  []*Node // sorted by ID
+	byID   map[string]*Node
+	byType map[string][]*Node // each sorted by ID
+	types  []string
+}
+
+// NewGraph builds a Graph from nodes whose Fields, Refs and Digest are already set (as in a snapshot
+// or a graph.json). Backrefs are recomputed from the refs. Nodes are sorted by ID; duplicates keep
+// the last one.
+func NewGraph(nodes []*Node) *Graph {
+	g := &Graph{byID: make(map[string]*Node, len(nodes))}
+	for _, n := range nodes {
+		g.byID[n.ID] = n
+	}
+	g.nodes = make([]*Node, 0, len(g.byID))
+	for _, n := range g.byID {
+		g.nodes = append(g.nodes, n)
+	}
+	g.index()
+	g.fillBackrefs()
+	return g
+}
+
+// index sorts the nodes and builds the type index.
+func (g *Graph) index() {
+	slices.SortFunc(g.nodes, func(a, b *Node) int { return strings.Compare(a.ID, b.ID) })
+	g.byType = make(map[string][]*Node)
+	for _, n := range g.nodes {
+		g.byType[n.Type] = append(g.byType[n.Type], n)
+	}
+	g.types = make([]string, 0, len(g.byType))
+	for t := range g.byType {
+		g.types = append(g.types, t)
+	}
+	slices.Sort(g.types)
+}
+
+// fillBackrefs sets every node's Backrefs from all refs, ordered by referring ID then field.
+func (g *Graph) fillBackrefs() {
+	counts := make(map[*Node]int)
+	for _, n := range g.nodes {
+		n.Backrefs = nil
+		for _, r := range n.Refs {
+			if t := g.byID[r.To]; t != nil {
+				counts[t]++
+			}
+		}
+	}
+	for t, c := range counts {
+		t.Backrefs = make([]Backref, 0, c)
+	}
+	// g.nodes is in ID order, so appending while walking it keeps backrefs sorted by From.
+	for _, n := range g.nodes {
+		for _, r := range n.Refs {
+			if t := g.byID[r.To]; t != nil {
+				t.Backrefs = append(t.Backrefs, Backref{Field: r.Field, From: n.ID})
+			}
+		}
+	}
+}
+
+// Len is the number of nodes.
+func (g *Graph) Len() int { return len(g.nodes) }
+
+// Get returns the node with the given ID.
+func (g *Graph) Get(id string) (*Node, bool) {
+	n, ok := g.byID[id]
+	return n, ok
+}
+
+// Nodes iterates over all nodes in ID order.
+func (g *Graph) Nodes() iter.Seq[*Node] {
+	return func(yield func(*Node) bool) {
+		for _, n := range g.nodes {
+			if !yield(n) {
+				return
+			}
+		}
+	}
+}
+
+// Types lists the node types present, sorted.
+func (g *Graph) Types() []string { return slices.Clone(g.types) }
+
+// ByType iterates over the nodes of one type in ID order.
+func (g *Graph) ByType(typ string) iter.Seq[*Node] {
+	return func(yield func(*Node) bool) {
+		for _, n := range g.byType[typ] {
+			if !yield(n) {
+				return
+			}
+		}
+	}
+}
+
+// CountByType returns the number of nodes of each type.
+func (g *Graph) CountByType() map[string]int {
+	m := make(map[string]int, len(g.byType))
+	for t, ns := range g.byType {
+		m[t] = len(ns)
+	}
+	return m
+}
+
+// Refs iterates over the nodes that n references through field (every field when field is empty),
+// in the order of n.Refs. References to nodes missing from the graph are skipped.
+func (g *Graph) Refs(n *Node, field string) iter.Seq[*Node] {
+	return func(yield func(*Node) bool) {
+		for _, r := range n.Refs {
+			if field != "" && r.Field != field {
+				continue
+			}
+			if t, ok := g.byID[r.To]; ok && !yield(t) {
+				return
+			}
+		}
+	}
+}
+
+// Backrefs iterates over the nodes that reference n through field (every field when field is
+// empty), in ID order of the referring node.
+func (g *Graph) Backrefs(n *Node, field string) iter.Seq[*Node] {
+	return func(yield func(*Node) bool) {
+		for _, b := range n.Backrefs {
+			if field != "" && b.Field != field {
+				continue
+			}
+			if f, ok := g.byID[b.From]; ok && !yield(f) {
+				return
+			}
+		}
+	}
+}
+
+// Query evaluates a gjson path on the fields of the node with the given ID; the result does not
+// exist when the node does not.
+func (g *Graph) Query(id, path string) gjson.Result {
+	n, ok := g.byID[id]
+	if !ok {
+		return gjson.Result{}
+	}
+	return n.Get(path)
+}
+
+// Dangling lists references whose target is not in the graph, in order of referring ID.
+func (g *Graph) Dangling() []DanglingRef {
+	var out []DanglingRef
+	for _, n := range g.nodes {
+		for _, r := range n.Refs {
+			if _, ok := g.byID[r.To]; !ok {
+				out = append(out, DanglingRef{From: n.ID, Field: r.Field, To: r.To})
+			}
+		}
+	}
+	return out
+}
+
+// DanglingRef is a reference whose target is missing.
+type DanglingRef struct {
+	From  string `json:"from"`
+	Field string `json:"field"`
+	To    string `json:"to"`
+}

@@ -1,0 +1,419 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// OnError says what a build does when a source fails.
+type OnError string
+
+const (
+	// OnErrorFail cancels the build and returns the error (the default).
+	OnErrorFail OnError = "fail"
+	// OnErrorStale keeps the failed source's nodes from the last snapshot, marks it stale in the
+	// report, and goes on.
+	OnErrorStale OnError = "stale"
+)
+
+// Options configure a Mesh. The zero value is usable: no snapshot store (every build is full and
+// the change set is against nothing), fail on error, not strict, no links.
+type Options struct {
+	// Store keeps the snapshot between builds; nil keeps none.
+	Store Store
+	// Out, when set, is the output folder that Build writes (DESIGN section 7) before it saves the
+	// snapshot; it is replaced whole, atomically.
+	Out string
+	// Concurrency is how many sources fetch at once; 0 means all of them.
+	Concurrency int
+	// OnError is what a failing source does to the build: OnErrorFail (default) or OnErrorStale.
+	OnError OnError
+	// Strict makes dangling references fail the build.
+	Strict bool
+	// Full ignores stored cursors: every source fetches everything.
+	Full bool
+	// Links are the cross-source link rules.
+	Links []LinkRule
+	// Logger receives progress and diagnostics; nil discards them.
+	Logger *slog.Logger
+	// Observer, when set, is told about each source's progress (for progress displays).
+	Observer Observer
+}
+
+// Observer is told about a build's progress. Methods are called from many goroutines.
+type Observer interface {
+	// SourceStarted is called when a source's Fetch begins.
+	SourceStarted(name, kind string)
+	// SourceProgress is called after each request a source makes, with running totals.
+	SourceProgress(name string, p SourceProgress)
+	// SourceDone is called when a source's Fetch has returned.
+	SourceDone(name string, r SourceReport)
+}
+
+// SourceProgress is a running count for one source.
+type SourceProgress struct {
+	Nodes, Requests, Retries, Throttled int
+	Wait                                time.Duration
+}
+
+// Mesh runs sources and merges their content into a Graph.
+type Mesh struct {
+	opts    Options
+	links   []compiledLink
+	sources []namedSource
+}
+
+type namedSource struct {
+	name string
+	src  Source
+}
+
+// New validates opts and returns a Mesh. It does no I/O.
+func New(opts Options) (*Mesh, error) {
+	switch opts.OnError {
+	case "":
+		opts.OnError = OnErrorFail
+	case OnErrorFail, OnErrorStale:
+	default:
+		return nil, &ConfigError{Where: "onError", Msg: fmt.Sprintf("%q: want fail or stale", opts.OnError)}
+	}
+	if opts.Concurrency < 0 {
+		return nil, &ConfigError{Where: "concurrency", Msg: "must not be negative"}
+	}
+	links, err := compileLinks(opts.Links)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Mesh{opts: opts, links: links}, nil
+}
+
+// ValidSourceName reports whether name can name a source instance: letters, digits, '-' and '_'.
+func ValidSourceName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for _, r := range name {
+		if !(r == '-' || r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')) {
+			return false
+		}
+	}
+	return true
+}
+
+// Add registers a source under an instance name, unique in the mesh.
+func (m *Mesh) Add(name string, src Source) error {
+	if !ValidSourceName(name) {
+		return &ConfigError{Where: fmt.Sprintf("source %q", name), Msg: "name must be 1-64 letters, digits, '-' or '_'"}
+	}
+	if src == nil {
+		return &ConfigError{Where: fmt.Sprintf("source %q", name), Msg: "nil source"}
+	}
+	for _, s := range m.sources {
+		if s.name == name {
+			return &ConfigError{Where: fmt.Sprintf("source %q", name), Msg: "name used twice"}
+		}
+	}
+	m.sources = append(m.sources, namedSource{name, src})
+	return nil
+}
+
+// Build is the result of one build.
+type Build struct {
+	// Graph is the merged graph; nil when the build failed.
+	Graph *Graph
+	// Changes is the change set against the previous snapshot.
+	Changes ChangeSet
+	// Report says how each source did; it is filled even when the build fails.
+	Report Report
+
+	snapshot *Snapshot
+}
+
+// Build fetches every source concurrently, merges the nodes, applies link rules, fills backrefs,
+// computes the change set, writes the output folder when Options.Out is set, and saves the snapshot.
+// On failure the returned Build still carries the report; nothing is written or saved.
+func (m *Mesh) Build(ctx context.Context) (*Build, error) {
+	start := time.Now()
+	b := &Build{}
+	log := m.opts.Logger
+
+	prev, snapErr := m.loadSnapshot(ctx)
+	if snapErr != nil {
+		b.Report.SnapshotError = snapErr.Error()
+		log.Warn("snapshot unusable, fetching everything", "err", snapErr)
+	}
+	if err := ctx.Err(); err != nil {
+		return b, err
+	}
+
+	results := m.fetchAll(ctx, prev)
+	b.Report.Sources = make([]SourceReport, len(results))
+	var errs []error
+	for i, r := range results {
+		b.Report.Sources[i] = r.report
+		if r.err != nil {
+			errs = append(errs, r.err)
+		}
+	}
+	if len(errs) > 0 && m.opts.OnError == OnErrorFail {
+		return b, errors.Join(errs...)
+	}
+	if err := ctx.Err(); err != nil {
+		return b, err
+	}
+
+	// Merge.
+	next := &Snapshot{Version: SnapshotVersion, CreatedAt: time.Now().UTC()}
+	var all []*Node
+	for i, r := range results {
+		ss := SourceSnapshot{Name: r.name, Kind: r.kind, Cursor: r.cursor, Nodes: r.nodes}
+		next.Sources = append(next.Sources, ss)
+		all = append(all, r.nodes...)
+		b.Report.Sources[i].Nodes = len(r.nodes)
+	}
+	slices.SortFunc(next.Sources, func(a, c SourceSnapshot) int { return strings.Compare(a.Name, c.Name) })
+
+	g, linked, dangling, err := m.assemble(all)
+	if err != nil {
+		return b, err
+	}
+	for i := range next.Sources {
+		for _, n := range next.Sources[i].Nodes {
+			if d, ok := linked[n.ID]; ok {
+				if next.Sources[i].Linked == nil {
+					next.Sources[i].Linked = map[string]string{}
+				}
+				next.Sources[i].Linked[n.ID] = d
+			}
+		}
+	}
+	if dangling == nil {
+		dangling = []DanglingRef{}
+	}
+	b.Report.DanglingRefs = dangling
+	if m.opts.Strict && len(dangling) > 0 {
+		return b, fmt.Errorf("%w: %d, first: %s.%s -> %s", ErrDanglingRefs, len(dangling), dangling[0].From, dangling[0].Field, dangling[0].To)
+	}
+	b.Graph = g
+	b.Changes = diffSnapshots(prev, g)
+	b.snapshot = next
+	b.Report.DurationMs = time.Since(start).Milliseconds()
+	b.Report.Nodes = g.Len()
+
+	if m.opts.Out != "" {
+		if err := b.WriteDir(m.opts.Out); err != nil {
+			b.Graph = nil
+			return b, fmt.Errorf("write %s: %w", m.opts.Out, err)
+		}
+	}
+	if m.opts.Store != nil {
+		if err := m.opts.Store.Save(ctx, next); err != nil {
+			return b, fmt.Errorf("save snapshot: %w", err)
+		}
+	}
+	log.Info("build done", "nodes", g.Len(), "added", len(b.Changes.Added), "updated", len(b.Changes.Updated),
+		"deleted", len(b.Changes.Deleted), "ms", b.Report.DurationMs)
+	return b, nil
+}
+
+// Snapshot returns the snapshot this build saved (or would save): for stores that a caller drives
+// itself.
+func (b *Build) Snapshot() *Snapshot { return b.snapshot }
+
+func (m *Mesh) loadSnapshot(ctx context.Context) (*Snapshot, error) {
+	if m.opts.Store == nil {
+		return nil, nil
+	}
+	s, err := m.opts.Store.Load(ctx)
+	if errors.Is(err, ErrNoSnapshot) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+type sourceResult struct {
+	name, kind string
+	nodes      []*Node // sorted by ID
+	cursor     []byte
+	report     SourceReport
+	err        error
+}
+
+// fetchAll runs every source's Fetch, at most Concurrency at once. Under OnErrorFail the first
+// failure cancels the others.
+func (m *Mesh) fetchAll(ctx context.Context, prev *Snapshot) []sourceResult {
+	results := make([]sourceResult, len(m.sources))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var g errgroup.Group
+	limit := m.opts.Concurrency
+	if limit == 0 {
+		limit = len(m.sources)
+	}
+	if limit > 0 {
+		g.SetLimit(limit)
+	}
+	pool := &sync.Pool{New: func() any { return new(canonicalizer) }}
+	for i, s := range m.sources {
+		g.Go(func() error {
+			results[i] = m.fetchOne(ctx, s, prev.source(s.name), pool)
+			if results[i].err != nil && m.opts.OnError == OnErrorFail {
+				cancel()
+			}
+			return nil
+		})
+	}
+	g.Wait()
+	// A source that only failed because another one cancelled the build says so.
+	return results
+}
+
+func (m *Mesh) fetchOne(ctx context.Context, s namedSource, prev *SourceSnapshot, pool *sync.Pool) sourceResult {
+	kind := s.src.Kind()
+	res := sourceResult{name: s.name, kind: kind, report: SourceReport{Name: s.name, Type: kind}}
+	col := newCollector(s.name, pool)
+	rec := &sourceRecorder{name: s.name, nodes: &col.count, observer: m.opts.Observer}
+	if m.opts.Observer != nil {
+		m.opts.Observer.SourceStarted(s.name, kind)
+	}
+	req := FetchRequest{Source: s.name, Logger: m.opts.Logger.With("source", s.name)}
+	if prev != nil && !m.opts.Full && prev.Kind == kind {
+		req.Cursor = prev.Cursor
+	}
+	start := time.Now()
+	fr, err := safeFetch(withSourceRecorder(ctx, rec), s.src, req, col)
+	res.report.DurationMs = time.Since(start).Milliseconds()
+	rec.fill(&res.report)
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		res.err = &SourceError{Source: s.name, Kind: kind, Err: err}
+		res.report.Error = res.err.Error()
+		if m.opts.OnError == OnErrorStale && prev != nil {
+			res.report.Status = StatusStale
+			res.nodes = prev.Nodes
+			res.cursor = prev.Cursor
+		} else {
+			res.report.Status = StatusFailed
+		}
+		m.opts.Logger.Warn("source failed", "source", s.name, "err", err)
+	} else {
+		res.report.Status = StatusOK
+		res.cursor = fr.Cursor
+		res.nodes = mergeSource(col, fr.Delta, prev)
+	}
+	res.report.Nodes = len(res.nodes)
+	if m.opts.Observer != nil {
+		m.opts.Observer.SourceDone(s.name, res.report)
+	}
+	return res
+}
+
+// withSourceRecorder attaches the source's recorder, chaining any recorder the caller installed.
+func withSourceRecorder(ctx context.Context, rec *sourceRecorder) context.Context {
+	rec.next = RecorderFrom(ctx)
+	return WithRecorder(ctx, rec)
+}
+
+// safeFetch calls Fetch and turns a panic into an error.
+func safeFetch(ctx context.Context, src Source, req FetchRequest, out Emitter) (res FetchResult, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v\n%s", ErrPanic, r, debug.Stack())
+		}
+	}()
+	return src.Fetch(ctx, req, out)
+}
+
+// mergeSource turns what a source emitted into its node list: the emitted set for a full fetch, or
+// the previous nodes with the delta applied.
+func mergeSource(col *collector, delta bool, prev *SourceSnapshot) []*Node {
+	if delta && prev != nil {
+		merged := make(map[string]*Node, len(prev.Nodes)+len(col.nodes))
+		for _, n := range prev.Nodes {
+			merged[n.ID] = n
+		}
+		for id := range col.deletes {
+			delete(merged, id)
+		}
+		maps.Copy(merged, col.nodes)
+		return sortedNodes(merged)
+	}
+	return sortedNodes(col.nodes)
+}
+
+func sortedNodes(m map[string]*Node) []*Node {
+	out := make([]*Node, 0, len(m))
+	for _, n := range m {
+		out = append(out, n)
+	}
+	slices.SortFunc(out, func(a, b *Node) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// assemble builds the graph from all sources' nodes: link rules, backrefs, dangling refs. Nodes that
+// link rules change are copied, so snapshot nodes keep their emitted form.
+func (m *Mesh) assemble(all []*Node) (*Graph, map[string]string, []DanglingRef, error) {
+	g := &Graph{nodes: all, byID: make(map[string]*Node, len(all))}
+	for _, n := range all {
+		g.byID[n.ID] = n
+	}
+	linked := map[string]string{}
+	var linkDangling []DanglingRef
+	if len(m.links) > 0 {
+		g.index()
+		targets := map[string]bool{}
+		for _, l := range m.links {
+			targets[l.fromType] = true
+		}
+		// Copy the nodes that rules may change.
+		for i, n := range g.nodes {
+			if targets[n.Type] {
+				c := *n
+				c.Refs = slices.Clone(n.Refs)
+				g.nodes[i] = &c
+				g.byID[n.ID] = &c
+			}
+		}
+		g.index()
+		var canon canonicalizer
+		var err error
+		linkDangling, err = applyLinks(m.links, g.byType, &canon)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for _, n := range g.nodes {
+			if targets[n.Type] {
+				linked[n.ID] = n.Digest
+			}
+		}
+	}
+	g.index()
+	g.fillBackrefs()
+	dangling := append(g.Dangling(), linkDangling...)
+	slices.SortStableFunc(dangling, func(a, b DanglingRef) int {
+		if c := strings.Compare(a.From, b.From); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Field, b.Field)
+	})
+	return g, linked, dangling, nil
+}

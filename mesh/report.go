@@ -1,0 +1,93 @@
+package mesh
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Source statuses in the report.
+const (
+	StatusOK     = "ok"
+	StatusStale  = "stale"
+	StatusFailed = "failed"
+)
+
+// Report says how a build went. Its JSON form is report.json (DESIGN section 7).
+type Report struct {
+	Sources      []SourceReport `json:"sources"`
+	DanglingRefs []DanglingRef  `json:"danglingRefs"`
+	// Nodes is the graph's node count.
+	Nodes int `json:"nodes"`
+	// DurationMs is the build's wall time up to writing outputs.
+	DurationMs int64 `json:"durationMs"`
+	// SnapshotError says why the previous snapshot could not be used (the build then fetched everything).
+	SnapshotError string `json:"snapshotError,omitempty"`
+	// Requests holds every HTTP attempt, per source, when the build recorded them (for report.html).
+	Requests map[string][]RequestEvent `json:"-"`
+}
+
+// SourceReport is one source's line in the report.
+type SourceReport struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Status      string `json:"status"`
+	Nodes       int    `json:"nodes"`
+	Requests    int    `json:"requests"`
+	Retries     int    `json:"retries"`
+	Throttled   int    `json:"throttled"`
+	NotModified int    `json:"notModified"`
+	Bytes       int64  `json:"bytes"`
+	WaitMs      int64  `json:"waitMs"`
+	DurationMs  int64  `json:"durationMs"`
+	Error       string `json:"error,omitempty"`
+}
+
+// sourceRecorder counts one source's requests; mesh/fetch reports to it through the context.
+type sourceRecorder struct {
+	name     string
+	nodes    *atomic.Int64
+	observer Observer
+	next     Recorder
+
+	mu          sync.Mutex
+	requests    int
+	retries     int
+	throttled   int
+	notModified int
+	bytes       int64
+	wait        time.Duration
+}
+
+// RecordRequest implements Recorder.
+func (r *sourceRecorder) RecordRequest(e RequestEvent) {
+	r.mu.Lock()
+	r.requests++
+	if e.Attempt > 0 {
+		r.retries++
+	}
+	if e.Status == 429 {
+		r.throttled++
+	}
+	if e.NotModified {
+		r.notModified++
+	}
+	r.bytes += e.Bytes
+	r.wait += e.Wait
+	p := SourceProgress{Requests: r.requests, Retries: r.retries, Throttled: r.throttled, Wait: r.wait}
+	r.mu.Unlock()
+	if r.observer != nil {
+		p.Nodes = int(r.nodes.Load())
+		r.observer.SourceProgress(r.name, p)
+	}
+	if r.next != nil {
+		r.next.RecordRequest(e)
+	}
+}
+
+func (r *sourceRecorder) fill(sr *SourceReport) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sr.Requests, sr.Retries, sr.Throttled, sr.NotModified = r.requests, r.retries, r.throttled, r.notModified
+	sr.Bytes, sr.WaitMs = r.bytes, r.wait.Milliseconds()
+}

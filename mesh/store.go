@@ -1,0 +1,328 @@
+package mesh
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+)
+
+// ErrNoSnapshot is returned by Store.Load when nothing was saved yet.
+var ErrNoSnapshot = errors.New("no snapshot")
+
+// Store keeps the snapshot of the last successful build: every source's nodes and cursor. The engine
+// loads it before a build and saves it after. Implementations must make Save atomic: a reader sees the
+// old snapshot or the new one, never a mix.
+type Store interface {
+	// Load returns the last saved snapshot, ErrNoSnapshot when there is none, or an error wrapping
+	// ErrCorruptSnapshot when the stored data fails its checks.
+	Load(ctx context.Context) (*Snapshot, error)
+	// Save replaces the stored snapshot.
+	Save(ctx context.Context, s *Snapshot) error
+}
+
+// SnapshotVersion is the version of the snapshot format this package writes and reads.
+const SnapshotVersion = 1
+
+// Snapshot is the state a build leaves for the next one.
+type Snapshot struct {
+	Version   int
+	CreatedAt time.Time
+	Sources   []SourceSnapshot // sorted by Name
+}
+
+// SourceSnapshot is one source's part of a snapshot.
+type SourceSnapshot struct {
+	Name string
+	Kind string
+	// Cursor is what the source's last successful Fetch returned.
+	Cursor json.RawMessage
+	// Nodes are the source's nodes as emitted (before link rules), sorted by ID.
+	Nodes []*Node
+	// Linked maps the IDs of nodes that link rules changed to their final digest.
+	Linked map[string]string
+}
+
+// source returns the named source's snapshot, or nil.
+func (s *Snapshot) source(name string) *SourceSnapshot {
+	if s == nil {
+		return nil
+	}
+	for i := range s.Sources {
+		if s.Sources[i].Name == name {
+			return &s.Sources[i]
+		}
+	}
+	return nil
+}
+
+// DirStore is a Store in a local directory: one file, snapshot.v1, with a header line that holds
+// the format, the version and the SHA-256 of the rest, then one JSON line per source and node.
+// Save writes a temporary file, syncs it and renames it over the old one.
+type DirStore struct {
+	Dir string
+}
+
+const snapshotFormat = "contentmesh-snapshot"
+
+// NewDirStore returns a DirStore for dir; it does no I/O.
+func NewDirStore(dir string) (*DirStore, error) {
+	if dir == "" {
+		return nil, &ConfigError{Where: "cache", Msg: "empty directory"}
+	}
+	return &DirStore{Dir: dir}, nil
+}
+
+func (d *DirStore) path() string { return filepath.Join(d.Dir, "snapshot.v1") }
+
+// Load implements Store.
+func (d *DirStore) Load(ctx context.Context) (*Snapshot, error) {
+	data, err := os.ReadFile(d.path())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNoSnapshot
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot %s: %w", d.path(), err)
+	}
+	s, err := DecodeSnapshot(data)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", d.path(), err)
+	}
+	return s, nil
+}
+
+// Save implements Store.
+func (d *DirStore) Save(ctx context.Context, s *Snapshot) error {
+	if err := os.MkdirAll(d.Dir, 0o755); err != nil {
+		return fmt.Errorf("snapshot dir: %w", err)
+	}
+	return writeFileAtomic(d.path(), func(w io.Writer) error { return EncodeSnapshot(w, s) })
+}
+
+// EncodeSnapshot writes s in the snapshot format (header line with checksum, then JSON lines).
+func EncodeSnapshot(w io.Writer, s *Snapshot) error {
+	var body bytes.Buffer
+	var line []byte
+	for _, src := range s.Sources {
+		line = append(line[:0], `{"source":`...)
+		line = AppendString(line, src.Name)
+		line = append(line, `,"kind":`...)
+		line = AppendString(line, src.Kind)
+		line = append(line, `,"cursor":`...)
+		if len(src.Cursor) == 0 {
+			line = append(line, "null"...)
+		} else {
+			c, _, err := Canonicalize(src.Cursor)
+			if err != nil {
+				return fmt.Errorf("source %q: cursor is not JSON: %w", src.Name, err)
+			}
+			line = append(line, c...)
+		}
+		line = append(line, `,"nodes":`...)
+		line = fmt.Appendf(line, "%d", len(src.Nodes))
+		line = append(line, `,"linked":{`...)
+		keys := make([]string, 0, len(src.Linked))
+		for k := range src.Linked {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
+			if i > 0 {
+				line = append(line, ',')
+			}
+			line = AppendString(line, k)
+			line = append(line, ':')
+			line = AppendString(line, src.Linked[k])
+		}
+		line = append(line, "}}\n"...)
+		body.Write(line)
+		for _, n := range src.Nodes {
+			line = appendNode(line[:0], n, false)
+			line = append(line, '\n')
+			body.Write(line)
+		}
+	}
+	sum := sha256.Sum256(body.Bytes())
+	created := s.CreatedAt
+	if created.IsZero() {
+		created = time.Now()
+	}
+	header := fmt.Sprintf(`{"format":%q,"version":%d,"createdAt":%q,"sha256":%q}`+"\n",
+		snapshotFormat, SnapshotVersion, created.UTC().Format(time.RFC3339Nano), hex.EncodeToString(sum[:]))
+	if _, err := io.WriteString(w, header); err != nil {
+		return err
+	}
+	_, err := w.Write(body.Bytes())
+	return err
+}
+
+// DecodeSnapshot reads what EncodeSnapshot wrote. Anything else (another format, another version, a
+// failed checksum, a broken line) is an error wrapping ErrCorruptSnapshot.
+func DecodeSnapshot(data []byte) (*Snapshot, error) {
+	nl := bytes.IndexByte(data, '\n')
+	if nl < 0 || !gjson.ValidBytes(data[:nl]) {
+		return nil, fmt.Errorf("%w: no header line", ErrCorruptSnapshot)
+	}
+	h := gjson.ParseBytes(data[:nl])
+	if h.Get("format").Str != snapshotFormat {
+		return nil, fmt.Errorf("%w: not a contentmesh snapshot", ErrCorruptSnapshot)
+	}
+	if v := h.Get("version").Int(); v != SnapshotVersion {
+		return nil, fmt.Errorf("%w: format version %d, this build reads %d", ErrCorruptSnapshot, v, SnapshotVersion)
+	}
+	body := data[nl+1:]
+	sum := sha256.Sum256(body)
+	if h.Get("sha256").Str != hex.EncodeToString(sum[:]) {
+		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorruptSnapshot)
+	}
+	created, _ := time.Parse(time.RFC3339Nano, h.Get("createdAt").Str)
+	s := &Snapshot{Version: SnapshotVersion, CreatedAt: created}
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(nil, len(body)+1)
+	var cur *SourceSnapshot
+	remaining := 0
+	lineNo := 1
+	for sc.Scan() {
+		lineNo++
+		line := sc.Bytes()
+		if remaining == 0 {
+			if !gjson.ValidBytes(line) {
+				return nil, fmt.Errorf("%w: line %d is not JSON", ErrCorruptSnapshot, lineNo)
+			}
+			r := gjson.ParseBytes(line)
+			if !r.Get("source").Exists() {
+				return nil, fmt.Errorf("%w: line %d: expected a source header", ErrCorruptSnapshot, lineNo)
+			}
+			s.Sources = append(s.Sources, SourceSnapshot{Name: r.Get("source").Str, Kind: r.Get("kind").Str})
+			cur = &s.Sources[len(s.Sources)-1]
+			if c := r.Get("cursor"); c.Type != gjson.Null {
+				cur.Cursor = json.RawMessage(c.Raw)
+			}
+			remaining = int(r.Get("nodes").Int())
+			cur.Nodes = make([]*Node, 0, remaining)
+			r.Get("linked").ForEach(func(k, v gjson.Result) bool {
+				if cur.Linked == nil {
+					cur.Linked = map[string]string{}
+				}
+				cur.Linked[k.Str] = v.Str
+				return true
+			})
+			continue
+		}
+		n, err := decodeNodeLine(line)
+		if err != nil {
+			return nil, fmt.Errorf("%w: line %d: %v", ErrCorruptSnapshot, lineNo, err)
+		}
+		cur.Nodes = append(cur.Nodes, n)
+		remaining--
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorruptSnapshot, err)
+	}
+	if remaining != 0 {
+		return nil, fmt.Errorf("%w: source %q is missing %d nodes", ErrCorruptSnapshot, cur.Name, remaining)
+	}
+	return s, nil
+}
+
+// decodeNodeLine reads one node in contract JSON form, written by appendNodeJSON.
+func decodeNodeLine(line []byte) (*Node, error) {
+	if !gjson.ValidBytes(line) {
+		return nil, errors.New("not JSON")
+	}
+	n := &Node{}
+	var err error
+	gjson.ParseBytes(line).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "id":
+			n.ID = v.Str
+		case "type":
+			n.Type = v.Str
+		case "source":
+			n.Source = v.Str
+		case "nativeId":
+			n.NativeID = v.Str
+		case "locale":
+			n.Locale = v.Str
+		case "updatedAt":
+			if v.Str != "" {
+				n.UpdatedAt, err = time.Parse(time.RFC3339Nano, v.Str)
+			}
+		case "fields":
+			n.Fields = json.RawMessage(v.Raw)
+		case "refs":
+			if arr := v.Array(); len(arr) > 0 {
+				n.Refs = make([]Ref, len(arr))
+				for i, r := range arr {
+					n.Refs[i] = Ref{Field: r.Get("field").Str, To: r.Get("to").Str}
+				}
+			}
+		case "digest":
+			n.Digest = v.Str
+		}
+		return err == nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n.ID == "" || !strings.HasPrefix(n.Digest, "sha256:") {
+		return nil, errors.New("node without id or digest")
+	}
+	return n, nil
+}
+
+// writeFileAtomic writes a file through a temporary file in the same directory, syncs it, and renames
+// it into place, so a crash leaves the old file or the new one.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := write(bw); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	ok = true
+	syncDir(dir)
+	return nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
