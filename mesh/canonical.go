@@ -3,10 +3,10 @@ package mesh
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -31,11 +31,12 @@ type canonicalizer struct {
 	in      []byte
 	pos     int
 	out     []byte
-	path    []string
+	path    [][2]int // offsets in out of the keys of the open objects
 	refs    []Ref
 	members [][4]int // scratch: key start/end in out, member start/end in out
 	keybuf  []byte
 	tmp     []byte
+	order   []int
 	tmpOut  []byte // reusable output buffer for callers that copy the result
 	depth   int
 }
@@ -71,6 +72,9 @@ func (c *canonicalizer) errorf(format string, args ...any) error {
 }
 
 func (c *canonicalizer) skipSpace() {
+	if c.pos < len(c.in) && c.in[c.pos] > ' ' {
+		return
+	}
 	for c.pos < len(c.in) {
 		switch c.in[c.pos] {
 		case ' ', '\t', '\n', '\r':
@@ -188,14 +192,33 @@ func appendCanonicalFloat(dst []byte, f float64) []byte {
 	if abs < 1e21 && abs >= 1e-6 {
 		return strconv.AppendFloat(dst, f, 'f', -1, 64)
 	}
-	return strconv.AppendFloat(dst, f, 'e', -1, 64)
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, f, 'e', -1, 64)
+	// Go writes e-07; the canonical form has no leading zeros in the exponent (e-7), as JavaScript.
+	e := bytes.IndexByte(dst[start:], 'e') + start
+	digits := e + 2 // after 'e' and the sign
+	z := digits
+	for z < len(dst)-1 && dst[z] == '0' {
+		z++
+	}
+	return append(dst[:digits], dst[z:]...)
 }
 
 // string reads a JSON string at c.pos and appends its canonical form to dst.
 func (c *canonicalizer) string(dst []byte) ([]byte, error) {
 	start := c.pos + 1
 	p := start
-	// Fast path: plain ASCII with nothing to escape.
+	// Fast path: plain ASCII with nothing to escape, eight bytes at a time.
+	for p+8 <= len(c.in) {
+		w := binary.LittleEndian.Uint64(c.in[p:])
+		q := w ^ 0x2222222222222222  // zero byte where '"'
+		bs := w ^ 0x5c5c5c5c5c5c5c5c // zero byte where '\\'
+		// A byte is special when it is below 0x20, '"', '\\' or non-ASCII (high bit set).
+		if (((w-0x2020202020202020)&^w)|((q-0x0101010101010101)&^q)|((bs-0x0101010101010101)&^bs)|w)&0x8080808080808080 != 0 {
+			break
+		}
+		p += 8
+	}
 	for p < len(c.in) {
 		ch := c.in[p]
 		if ch == '"' {
@@ -430,7 +453,7 @@ func (c *canonicalizer) object() error {
 		c.pos++
 		c.out = append(c.out, ':')
 		c.skipSpace()
-		c.path = append(c.path, pathKey(c.out[mStart:kEnd]))
+		c.path = append(c.path, [2]int{mStart, kEnd})
 		if err := c.value(); err != nil {
 			return err
 		}
@@ -462,7 +485,7 @@ func (c *canonicalizer) object() error {
 			var sc canonicalizer
 			sc.in = body[len(`"$ref":`):]
 			if to, err := sc.string(nil); err == nil && sc.pos == len(sc.in) {
-				c.refs = append(c.refs[:refsBase], Ref{Field: joinPath(c.path), To: unquoteCanonical(to)})
+				c.refs = append(c.refs[:refsBase], Ref{Field: c.joinPath(), To: unquoteCanonical(to)})
 			}
 		}
 	}
@@ -487,13 +510,22 @@ func (c *canonicalizer) sortMembers(objStart int, members [][4]int, refsBase int
 	if len(c.refs) > refsBase {
 		refPos = c.refPositions(members, refsBase)
 	}
-	order := make([]int, len(members))
-	for i := range order {
-		order[i] = i
+	order := c.order[:0]
+	for i := range members {
+		order = append(order, i)
 	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		return compareKeys(c.out[members[a][0]:members[a][1]], c.out[members[b][0]:members[b][1]])
-	})
+	// Insertion sort: objects are small, and it is stable (duplicate keys keep input order).
+	for i := 1; i < len(order); i++ {
+		m := order[i]
+		key := c.out[members[m][0]:members[m][1]]
+		j := i
+		for j > 0 && compareKeys(c.out[members[order[j-1]][0]:members[order[j-1]][1]], key) > 0 {
+			order[j] = order[j-1]
+			j--
+		}
+		order[j] = m
+	}
+	c.order = order
 	// Drop duplicates: keep the last of equal keys (the highest original index).
 	kept := order[:0]
 	for i, m := range order {
@@ -597,23 +629,14 @@ func escapeSlow(s string) string {
 	return string(b)
 }
 
-func joinPath(parts []string) string {
-	switch len(parts) {
-	case 0:
-		return ""
-	case 1:
-		return parts[0]
-	}
-	n := len(parts) - 1
-	for _, p := range parts {
-		n += len(p)
-	}
-	b := make([]byte, 0, n)
-	for i, p := range parts {
+// joinPath returns the gjson path of the open objects' keys.
+func (c *canonicalizer) joinPath() string {
+	var b []byte
+	for i, off := range c.path {
 		if i > 0 {
 			b = append(b, '.')
 		}
-		b = append(b, p...)
+		b = append(b, pathKey(c.out[off[0]:off[1]])...)
 	}
 	return string(b)
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // GraphVersion is the "version" written in graph.json.
@@ -125,21 +127,26 @@ func (b *Build) WriteDir(dir string, extra ...OutputWriter) error {
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err
 	}
-	g := b.Graph
-	files := []OutputWriter{
-		{"graph.json", g.WriteGraphJSON},
-		{"nodes.ndjson", g.WriteNDJSON},
+	var files outFiles
+	defer files.closeAll()
+	if err := b.Graph.writeNodeFiles(tmp, &files); err != nil {
+		return err
+	}
+	small := []OutputWriter{
 		{"changes.json", func(w io.Writer) error { return writeJSON(w, b.Changes) }},
 		{"report.json", func(w io.Writer) error { return writeJSON(w, b.Report) }},
 	}
-	for _, t := range g.types {
-		files = append(files, OutputWriter{"types/" + TypeFileName(t), func(w io.Writer) error { return g.WriteType(w, t) }})
-	}
-	files = append(files, extra...)
-	for _, f := range files {
-		if err := writeNewFile(filepath.Join(tmp, filepath.FromSlash(f.Name)), f.Write); err != nil {
+	for _, f := range append(small, extra...) {
+		o, err := files.create(filepath.Join(tmp, filepath.FromSlash(f.Name)))
+		if err != nil {
 			return fmt.Errorf("%s: %w", f.Name, err)
 		}
+		if err := f.Write(o.w); err != nil {
+			return fmt.Errorf("%s: %w", f.Name, err)
+		}
+	}
+	if err := files.syncAll(); err != nil {
+		return err
 	}
 	syncDir(filepath.Join(tmp, "types"))
 	syncDir(tmp)
@@ -148,6 +155,154 @@ func (b *Build) WriteDir(dir string, extra ...OutputWriter) error {
 	}
 	done = true
 	return nil
+}
+
+// maxOpenTypeFiles bounds how many types/<Type>.json files are written in one pass over the nodes.
+const maxOpenTypeFiles = 128
+
+// writeNodeFiles writes graph.json, nodes.ndjson and types/*.json, encoding each node once for all
+// three (graph and types are in ID order, so one pass feeds them all).
+func (g *Graph) writeNodeFiles(dir string, files *outFiles) error {
+	graph, err := files.create(filepath.Join(dir, "graph.json"))
+	if err != nil {
+		return err
+	}
+	ndjson, err := files.create(filepath.Join(dir, "nodes.ndjson"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(graph.w, "{\"version\":%d,\"nodes\":[", GraphVersion)
+	buf := make([]byte, 0, 16<<10)
+	for pass := 0; pass == 0 || pass*maxOpenTypeFiles < len(g.types); pass++ {
+		types := map[string]*outFile{}
+		end := min(len(g.types), (pass+1)*maxOpenTypeFiles)
+		for _, t := range g.types[pass*maxOpenTypeFiles : end] {
+			f, err := files.create(filepath.Join(dir, "types", TypeFileName(t)))
+			if err != nil {
+				return err
+			}
+			f.w.WriteByte('[')
+			types[t] = f
+		}
+		nodes := g.nodes
+		if pass > 0 {
+			nodes = nil
+			for _, t := range g.types[pass*maxOpenTypeFiles : end] {
+				nodes = append(nodes, g.byType[t]...)
+			}
+		}
+		for _, n := range nodes {
+			buf = appendNodeJSON(buf[:0], n)
+			if pass == 0 {
+				if graph.n > 0 {
+					graph.w.WriteByte(',')
+				}
+				graph.w.WriteByte('\n')
+				graph.w.Write(buf)
+				graph.n++
+				ndjson.w.Write(buf)
+				ndjson.w.WriteByte('\n')
+			}
+			if tf := types[n.Type]; tf != nil {
+				if tf.n > 0 {
+					tf.w.WriteByte(',')
+				}
+				tf.w.WriteByte('\n')
+				tf.w.Write(buf)
+				tf.n++
+			}
+		}
+		for _, tf := range types {
+			if tf.n > 0 {
+				tf.w.WriteByte('\n')
+			}
+			tf.w.WriteString("]\n")
+			if err := tf.finish(); err != nil {
+				return err
+			}
+		}
+	}
+	graph.w.WriteString("\n]}\n")
+	if err := graph.finish(); err != nil {
+		return err
+	}
+	return ndjson.finish()
+}
+
+// outFile is one output file being written.
+type outFile struct {
+	f    *os.File
+	w    *bufio.Writer
+	n    int // items written, for separators
+	done bool
+}
+
+// finish flushes the buffer; the file stays open until syncAll.
+func (o *outFile) finish() error {
+	if o.done {
+		return nil
+	}
+	o.done = true
+	if err := o.w.Flush(); err != nil {
+		return fmt.Errorf("%s: %w", o.f.Name(), err)
+	}
+	return nil
+}
+
+// outFiles tracks the files of one output folder so they can be synced together.
+type outFiles struct {
+	list []*outFile
+}
+
+func (fs *outFiles) create(path string) (*outFile, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	o := &outFile{f: f, w: bufio.NewWriterSize(f, 256<<10)}
+	fs.list = append(fs.list, o)
+	return o, nil
+}
+
+// syncAll flushes every file and syncs them concurrently (the disk flushes them in parallel), then
+// closes them.
+func (fs *outFiles) syncAll() error {
+	for _, o := range fs.list {
+		if err := o.finish(); err != nil {
+			return err
+		}
+	}
+	var g errgroup.Group
+	g.SetLimit(8)
+	for _, o := range fs.list {
+		g.Go(func() error {
+			if err := o.f.Sync(); err != nil {
+				return fmt.Errorf("%s: %w", o.f.Name(), err)
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	if cerr := fs.closeAll(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (fs *outFiles) closeAll() error {
+	var first error
+	for _, o := range fs.list {
+		if o.f != nil {
+			if err := o.f.Close(); err != nil && first == nil {
+				first = err
+			}
+			o.f = nil
+		}
+	}
+	return first
 }
 
 // swapDir replaces dst with src: dst is renamed aside, src renamed into place, the old one removed.
@@ -172,28 +327,6 @@ func swapDir(src, dst string) error {
 		os.RemoveAll(aside)
 	}
 	return nil
-}
-
-func writeNewFile(path string, write func(io.Writer) error) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(f, 256<<10)
-	err = write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 func writeJSON(w io.Writer, v any) error {

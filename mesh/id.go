@@ -30,7 +30,7 @@ func ParseNodeID(id string) (ParsedID, error) {
 	var p ParsedID
 	rest, locale, hasLocale := strings.Cut(id, "@")
 	parts := strings.Split(rest, "/")
-	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" || (hasLocale && locale == "") {
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" || (hasLocale && (locale == "" || strings.ContainsAny(locale, "@/"))) {
 		return p, fmt.Errorf("node id %q: want <source>/<namespace>/<nativeId>[@locale]", id)
 	}
 	var err error
@@ -47,8 +47,38 @@ func ParseNodeID(id string) (ParsedID, error) {
 
 // ValidNodeID reports whether id has the form NodeID produces.
 func ValidNodeID(id string) bool {
-	_, err := ParseNodeID(id)
-	return err == nil
+	slashes, partLen := 0, 0
+	locale := false
+	for i := 0; i < len(id); i++ {
+		switch id[i] {
+		case '/':
+			if locale || partLen == 0 {
+				return false
+			}
+			slashes++
+			partLen = 0
+			continue
+		case '@':
+			if locale || slashes != 2 || partLen == 0 {
+				return false
+			}
+			locale = true
+			partLen = 0
+			continue
+		case '%':
+			if i+2 >= len(id) {
+				return false
+			}
+			switch id[i+1 : i+3] {
+			case "25", "2F", "2f", "40":
+			default:
+				return false
+			}
+			i += 2
+		}
+		partLen++
+	}
+	return slashes == 2 && partLen > 0
 }
 
 func escapeIDPart(s string) string {

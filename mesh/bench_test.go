@@ -1,0 +1,120 @@
+package mesh_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/contentmesh/contentmesh/mesh"
+)
+
+// sliceSource emits prepared nodes: the engine's CPU path with no I/O on the source side.
+type sliceSource struct{ nodes []mesh.Node }
+
+func (s *sliceSource) Kind() string { return "slice" }
+func (s *sliceSource) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Emitter) (mesh.FetchResult, error) {
+	for i := range s.nodes {
+		if err := out.Upsert(s.nodes[i]); err != nil {
+			return mesh.FetchResult{}, err
+		}
+	}
+	return mesh.FetchResult{}, nil
+}
+
+// smallNodes makes n nodes of about 1 KiB of fields each, every tenth referencing another node.
+func smallNodes(source string, n int) ([]mesh.Node, int64) {
+	nodes := make([]mesh.Node, n)
+	var size int64
+	for i := range nodes {
+		ref := ""
+		if i%10 == 0 && i > 0 {
+			ref = fmt.Sprintf(`,"author":{"$ref":%q}`, mesh.NodeID(source, "item", fmt.Sprint(i-1)))
+		}
+		fields := fmt.Sprintf(`{"title":"Item number %d","slug":"item-%d","price":{"amount":"%d.99","currencyCode":"USD"},"tags":["alpha","beta","gamma"],"published":true,"rating":4.5,"body":"%s","meta":{"views":%d,"z":"last","a":"first"}%s}`,
+			i, i, i%500, filler(800+i%64), i*7, ref)
+		nodes[i] = mesh.Node{ID: mesh.NodeID(source, "item", fmt.Sprint(i)), Type: "Item", NativeID: fmt.Sprint(i),
+			UpdatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Fields: []byte(fields)}
+		size += int64(len(fields))
+	}
+	return nodes, size
+}
+
+func filler(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = "lorem ipsum dolor sit amet "[i%27]
+	}
+	return string(b)
+}
+
+// heapPeak samples the live heap objects' size until stopped.
+func heapPeak() (stop func() uint64) {
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	wg.Go(func() {
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(sample)
+			if v := sample[0].Value.Uint64(); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return func() uint64 { close(done); wg.Wait(); return peak.Load() }
+}
+
+// BenchmarkEngine100k measures merging, digesting, extracting refs and exporting 100k small nodes.
+// Run it on one core: go test -run XXX -bench Engine100k -cpu 1 ./mesh
+func BenchmarkEngine100k(b *testing.B) {
+	b.Run("export", func(b *testing.B) { benchEngine(b, true) })
+	b.Run("memory", func(b *testing.B) { benchEngine(b, false) })
+}
+
+func benchEngine(b *testing.B, export bool) {
+	const n = 100_000
+	nodes, size := smallNodes("bench", n)
+	src := &sliceSource{nodes: nodes}
+	out := ""
+	if export {
+		out = filepath.Join(b.TempDir(), "out")
+	}
+	runtime.GC()
+	base := func() uint64 {
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}()
+	var peak uint64
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		m, _ := mesh.New(mesh.Options{Out: out})
+		m.Add("bench", src)
+		stop := heapPeak()
+		bd, err := m.Build(context.Background())
+		p := stop()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if bd.Graph.Len() != n {
+			b.Fatalf("%d nodes", bd.Graph.Len())
+		}
+		peak = max(peak, p)
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "nodes/s")
+	b.ReportMetric(float64(peak-min(peak, base))/float64(size), "peakheap/json")
+	b.ReportMetric(float64(size)/(1<<20), "jsonMiB")
+}
