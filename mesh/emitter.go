@@ -19,6 +19,9 @@ type collector struct {
 	nodes   map[string]*Node
 	deletes map[string]struct{}
 	count   atomic.Int64
+	// duplicates counts upserts of an ID already emitted in this fetch: harmless, but in a full fetch
+	// usually the sign of overlapping pages.
+	duplicates atomic.Int64
 }
 
 func newCollector(source string, pool *sync.Pool) *collector {
@@ -77,6 +80,8 @@ func (c *collector) Upsert(n Node) error {
 	c.mu.Lock()
 	if _, dup := c.nodes[node.ID]; !dup {
 		c.count.Add(1)
+	} else {
+		c.duplicates.Add(1)
 	}
 	c.nodes[node.ID] = node
 	delete(c.deletes, node.ID)

@@ -43,6 +43,9 @@ type Options struct {
 	Strict bool
 	// Full ignores stored cursors: every source fetches everything.
 	Full bool
+	// PageSize, when positive, is passed to every source as FetchRequest.PageSize (tests use 1 to
+	// prove paging; adapters otherwise use their provider's best page size).
+	PageSize int
 	// Links are the cross-source link rules.
 	Links []LinkRule
 	// Logger receives progress and diagnostics; nil discards them.
@@ -293,7 +296,7 @@ func (m *Mesh) fetchOne(ctx context.Context, s namedSource, prev *SourceSnapshot
 	if m.opts.Observer != nil {
 		m.opts.Observer.SourceStarted(s.name, kind)
 	}
-	req := FetchRequest{Source: s.name, Logger: m.opts.Logger.With("source", s.name)}
+	req := FetchRequest{Source: s.name, PageSize: m.opts.PageSize, Logger: m.opts.Logger.With("source", s.name)}
 	if prev != nil && !m.opts.Full && prev.Kind == kind {
 		req.Cursor = prev.Cursor
 	}
@@ -301,6 +304,10 @@ func (m *Mesh) fetchOne(ctx context.Context, s namedSource, prev *SourceSnapshot
 	fr, err := safeFetch(withSourceRecorder(ctx, rec), s.src, req, col)
 	res.report.DurationMs = time.Since(start).Milliseconds()
 	rec.fill(&res.report)
+	if d := col.duplicates.Load(); d > 0 {
+		res.report.Duplicates = int(d)
+		m.opts.Logger.Warn("source emitted nodes more than once (overlapping pages?)", "source", s.name, "duplicates", d)
+	}
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}

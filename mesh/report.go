@@ -39,8 +39,10 @@ type SourceReport struct {
 	NotModified int    `json:"notModified"`
 	Bytes       int64  `json:"bytes"`
 	WaitMs      int64  `json:"waitMs"`
-	DurationMs  int64  `json:"durationMs"`
-	Error       string `json:"error,omitempty"`
+	// Duplicates counts nodes emitted more than once in one fetch (the last one wins).
+	Duplicates int    `json:"duplicates,omitempty"`
+	DurationMs int64  `json:"durationMs"`
+	Error      string `json:"error,omitempty"`
 }
 
 // sourceRecorder counts one source's requests; mesh/fetch reports to it through the context.

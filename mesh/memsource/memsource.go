@@ -25,8 +25,8 @@ type Record struct {
 	Type      string
 	Locale    string
 	UpdatedAt time.Time
-	// Fields is a JSON object. A $ref may name another record with {"$ref": "<namespace>/<nativeId>"}
-	// when it is written through Ref.
+	// Fields is a JSON object. References are {"$ref": "<node id>"} with full node IDs (the source's
+	// instance name first), as every adapter writes them.
 	Fields json.RawMessage
 }
 
