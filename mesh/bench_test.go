@@ -118,3 +118,32 @@ func benchEngine(b *testing.B, export bool) {
 	b.ReportMetric(float64(peak-min(peak, base))/float64(size), "peakheap/json")
 	b.ReportMetric(float64(size)/(1<<20), "jsonMiB")
 }
+
+// BenchmarkSnapshot100k measures saving and loading the snapshot of 100k small nodes (what an
+// unchanged rebuild pays before any request).
+func BenchmarkSnapshot100k(b *testing.B) {
+	nodes, size := smallNodes("bench", 100_000)
+	m, _ := mesh.New(mesh.Options{})
+	m.Add("bench", &sliceSource{nodes: nodes})
+	bd, err := m.Build(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, _ := mesh.NewDirStore(b.TempDir())
+	b.Run("save", func(b *testing.B) {
+		for b.Loop() {
+			if err := store.Save(context.Background(), bd.Snapshot()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(size)/(1<<20), "jsonMiB")
+	})
+	b.Run("load", func(b *testing.B) {
+		for b.Loop() {
+			s, err := store.Load(context.Background())
+			if err != nil || len(s.Sources[0].Nodes) != 100_000 {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,8 +69,8 @@ func (s *Snapshot) source(name string) *SourceSnapshot {
 	return nil
 }
 
-// DirStore is a Store in a local directory: one file, snapshot.v1, with a header line that holds
-// the format, the version and the SHA-256 of the rest, then one JSON line per source and node.
+// DirStore is a Store in a local directory: one file, snapshot.v1, in the EncodeSnapshot format
+// (JSON lines with a SHA-256 trailer).
 // Save writes a temporary file, syncs it and renames it over the old one.
 type DirStore struct {
 	Dir string
@@ -111,9 +112,18 @@ func (d *DirStore) Save(ctx context.Context, s *Snapshot) error {
 	return writeFileAtomic(d.path(), func(w io.Writer) error { return EncodeSnapshot(w, s) })
 }
 
-// EncodeSnapshot writes s in the snapshot format (header line with checksum, then JSON lines).
+// EncodeSnapshot writes s in the snapshot format: a header line (format, version, creation time),
+// per source a line with its name, kind, cursor and node count followed by one line per node, and a
+// trailer line with the SHA-256 of everything before it. It streams: nothing is buffered whole.
 func EncodeSnapshot(w io.Writer, s *Snapshot) error {
-	var body bytes.Buffer
+	h := sha256.New()
+	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 256<<10)
+	created := s.CreatedAt
+	if created.IsZero() {
+		created = time.Now()
+	}
+	fmt.Fprintf(bw, `{"format":%q,"version":%d,"createdAt":%q}`+"\n",
+		snapshotFormat, SnapshotVersion, created.UTC().Format(time.RFC3339Nano))
 	var line []byte
 	for _, src := range s.Sources {
 		line = append(line[:0], `{"source":`...)
@@ -131,7 +141,7 @@ func EncodeSnapshot(w io.Writer, s *Snapshot) error {
 			line = append(line, c...)
 		}
 		line = append(line, `,"nodes":`...)
-		line = fmt.Appendf(line, "%d", len(src.Nodes))
+		line = strconv.AppendInt(line, int64(len(src.Nodes)), 10)
 		line = append(line, `,"linked":{`...)
 		keys := make([]string, 0, len(src.Linked))
 		for k := range src.Linked {
@@ -147,29 +157,23 @@ func EncodeSnapshot(w io.Writer, s *Snapshot) error {
 			line = AppendString(line, src.Linked[k])
 		}
 		line = append(line, "}}\n"...)
-		body.Write(line)
+		bw.Write(line)
 		for _, n := range src.Nodes {
 			line = appendNode(line[:0], n, false)
 			line = append(line, '\n')
-			body.Write(line)
+			bw.Write(line)
 		}
 	}
-	sum := sha256.Sum256(body.Bytes())
-	created := s.CreatedAt
-	if created.IsZero() {
-		created = time.Now()
-	}
-	header := fmt.Sprintf(`{"format":%q,"version":%d,"createdAt":%q,"sha256":%q}`+"\n",
-		snapshotFormat, SnapshotVersion, created.UTC().Format(time.RFC3339Nano), hex.EncodeToString(sum[:]))
-	if _, err := io.WriteString(w, header); err != nil {
+	if err := bw.Flush(); err != nil {
 		return err
 	}
-	_, err := w.Write(body.Bytes())
+	_, err := fmt.Fprintf(w, `{"end":true,"sha256":%q}`+"\n", hex.EncodeToString(h.Sum(nil)))
 	return err
 }
 
 // DecodeSnapshot reads what EncodeSnapshot wrote. Anything else (another format, another version, a
-// failed checksum, a broken line) is an error wrapping ErrCorruptSnapshot.
+// failed checksum, a broken line) is an error wrapping ErrCorruptSnapshot. Node fields alias data,
+// which must not be modified afterwards.
 func DecodeSnapshot(data []byte) (*Snapshot, error) {
 	nl := bytes.IndexByte(data, '\n')
 	if nl < 0 || !gjson.ValidBytes(data[:nl]) {
@@ -182,21 +186,33 @@ func DecodeSnapshot(data []byte) (*Snapshot, error) {
 	if v := h.Get("version").Int(); v != SnapshotVersion {
 		return nil, fmt.Errorf("%w: format version %d, this build reads %d", ErrCorruptSnapshot, v, SnapshotVersion)
 	}
-	body := data[nl+1:]
-	sum := sha256.Sum256(body)
-	if h.Get("sha256").Str != hex.EncodeToString(sum[:]) {
+	if len(data) < 2 || data[len(data)-1] != '\n' {
+		return nil, fmt.Errorf("%w: truncated", ErrCorruptSnapshot)
+	}
+	tr := bytes.LastIndexByte(data[:len(data)-1], '\n') + 1
+	trailer := gjson.ParseBytes(data[tr:])
+	if !trailer.Get("end").Bool() {
+		return nil, fmt.Errorf("%w: truncated (no trailer)", ErrCorruptSnapshot)
+	}
+	sum := sha256.Sum256(data[:tr])
+	if trailer.Get("sha256").Str != hex.EncodeToString(sum[:]) {
 		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorruptSnapshot)
 	}
 	created, _ := time.Parse(time.RFC3339Nano, h.Get("createdAt").Str)
 	s := &Snapshot{Version: SnapshotVersion, CreatedAt: created}
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	sc.Buffer(nil, len(body)+1)
+	body := data[nl+1 : tr]
 	var cur *SourceSnapshot
 	remaining := 0
 	lineNo := 1
-	for sc.Scan() {
+	var d nodeDecoder
+	for len(body) > 0 {
 		lineNo++
-		line := sc.Bytes()
+		end := bytes.IndexByte(body, '\n')
+		if end < 0 {
+			return nil, fmt.Errorf("%w: line %d unterminated", ErrCorruptSnapshot, lineNo)
+		}
+		line := body[:end:end]
+		body = body[end+1:]
 		if remaining == 0 {
 			if !gjson.ValidBytes(line) {
 				return nil, fmt.Errorf("%w: line %d is not JSON", ErrCorruptSnapshot, lineNo)
@@ -221,15 +237,12 @@ func DecodeSnapshot(data []byte) (*Snapshot, error) {
 			})
 			continue
 		}
-		n, err := decodeNodeLine(line)
+		n, err := d.decode(line)
 		if err != nil {
 			return nil, fmt.Errorf("%w: line %d: %v", ErrCorruptSnapshot, lineNo, err)
 		}
 		cur.Nodes = append(cur.Nodes, n)
 		remaining--
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorruptSnapshot, err)
 	}
 	if remaining != 0 {
 		return nil, fmt.Errorf("%w: source %q is missing %d nodes", ErrCorruptSnapshot, cur.Name, remaining)
@@ -237,7 +250,125 @@ func DecodeSnapshot(data []byte) (*Snapshot, error) {
 	return s, nil
 }
 
-// decodeNodeLine reads one node in contract JSON form, written by appendNodeJSON.
+// nodeDecoder reads node lines in the fixed key order appendNode writes, without a general JSON
+// parser; fields alias the line. Lines in another form fall back to decodeNodeLine.
+type nodeDecoder struct {
+	p      []byte
+	intern map[string]string // types, sources, locales: few distinct values
+}
+
+func (d *nodeDecoder) decode(line []byte) (*Node, error) {
+	d.p = line
+	n := &Node{}
+	var ts string
+	ok := d.lit(`{"id":`) && d.str(&n.ID, false) &&
+		d.lit(`,"type":`) && d.str(&n.Type, true) &&
+		d.lit(`,"source":`) && d.str(&n.Source, true) &&
+		d.lit(`,"nativeId":`) && d.str(&n.NativeID, false) &&
+		d.lit(`,"locale":`) && d.str(&n.Locale, true) &&
+		d.lit(`,"updatedAt":`) && d.str(&ts, false) &&
+		d.lit(`,"fields":`)
+	if ok {
+		v := skipValue(d.p)
+		if v <= 0 {
+			ok = false
+		} else {
+			n.Fields = json.RawMessage(d.p[:v:v])
+			d.p = d.p[v:]
+		}
+	}
+	ok = ok && d.lit(`,"refs":[`)
+	for ok && len(d.p) > 0 && d.p[0] != ']' {
+		if len(n.Refs) > 0 {
+			ok = d.lit(",")
+		}
+		var r Ref
+		ok = ok && d.lit(`{"field":`) && d.str(&r.Field, false) && d.lit(`,"to":`) && d.str(&r.To, false) && d.lit("}")
+		n.Refs = append(n.Refs, r)
+	}
+	ok = ok && d.lit(`],"backrefs":[],"digest":`) && d.str(&n.Digest, false) && d.lit("}") && len(d.p) == 0
+	if !ok {
+		return decodeNodeLine(line)
+	}
+	if ts != "" {
+		t, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil {
+			return nil, err
+		}
+		n.UpdatedAt = t
+	}
+	if n.ID == "" || !strings.HasPrefix(n.Digest, "sha256:") {
+		return nil, errors.New("node without id or digest")
+	}
+	return n, nil
+}
+
+func (d *nodeDecoder) lit(s string) bool {
+	if !bytes.HasPrefix(d.p, []byte(s)) {
+		return false
+	}
+	d.p = d.p[len(s):]
+	return true
+}
+
+// str reads a JSON string without escapes (others make the caller fall back).
+func (d *nodeDecoder) str(dst *string, intern bool) bool {
+	if len(d.p) == 0 || d.p[0] != '"' {
+		return false
+	}
+	end := bytes.IndexByte(d.p[1:], '"')
+	if end < 0 {
+		return false
+	}
+	raw := d.p[1 : end+1]
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		return false
+	}
+	if intern {
+		if d.intern == nil {
+			d.intern = map[string]string{}
+		}
+		v, ok := d.intern[string(raw)]
+		if !ok {
+			v = string(raw)
+			d.intern[v] = v
+		}
+		*dst = v
+	} else {
+		*dst = string(raw)
+	}
+	d.p = d.p[end+2:]
+	return true
+}
+
+// skipValue returns the length of the JSON object or array at the start of b (which must be valid
+// canonical JSON), or -1.
+func skipValue(b []byte) int {
+	if len(b) == 0 || (b[0] != '{' && b[0] != '[') {
+		return -1
+	}
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return -1
+}
+
+// decodeNodeLine reads one node in contract JSON form.
 func decodeNodeLine(line []byte) (*Node, error) {
 	if !gjson.ValidBytes(line) {
 		return nil, errors.New("not JSON")
