@@ -71,6 +71,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 		t.MaxIdleConnsPerHost = max(o.Concurrency, 2)
 		hc = &http.Client{Transport: t}
 	}
+	hc = withSafeRedirects(hc)
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -91,6 +92,39 @@ func New(cfg Config, opts Options) (*Client, error) {
 		lim:     newLimiter(o.Concurrency, o.RequestsPerSecond),
 		rnd:     rand.Int64N,
 	}, nil
+}
+
+// redirectSafeHeaders are the request headers kept when a redirect leads to another host; every
+// other header (credentials set by Auth such as X-Api-Key, which net/http would forward) is dropped.
+var redirectSafeHeaders = map[string]bool{
+	"Accept": true, "Accept-Encoding": true, "Accept-Language": true, "User-Agent": true,
+	"Content-Type": true, "If-None-Match": true, "If-Modified-Since": true,
+}
+
+// withSafeRedirects returns a copy of hc whose redirects to another host carry no credentials, and
+// that stops after 10 redirects. hc itself is not modified.
+func withSafeRedirects(hc *http.Client) *http.Client {
+	c := *hc
+	prev := hc.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		if prev != nil {
+			if err := prev(req, via); err != nil {
+				return err
+			}
+		}
+		if req.URL.Host != via[0].URL.Host {
+			for k := range req.Header {
+				if !redirectSafeHeaders[k] {
+					req.Header.Del(k)
+				}
+			}
+		}
+		return nil
+	}
+	return &c
 }
 
 // Options returns the options in force, defaults applied.

@@ -116,6 +116,7 @@ func (c *Client) Offset(ctx context.Context, p OffsetPages, each PageFunc) error
 		}
 		return nil
 	})
+	hitMax := false
 	for i := 1; ; i++ {
 		if gctx.Err() != nil || int64(i) > stop.Load() {
 			break
@@ -124,9 +125,7 @@ func (c *Client) Offset(ctx context.Context, p OffsetPages, each PageFunc) error
 			break
 		}
 		if i >= maxPages {
-			g.Go(func() error {
-				return fmt.Errorf("%s: %w: still no short page after MaxPages %d", first.URL, ErrTooManyPages, maxPages)
-			})
+			hitMax = true
 			break
 		}
 		g.Go(func() error {
@@ -159,6 +158,9 @@ func (c *Client) Offset(ctx context.Context, p OffsetPages, each PageFunc) error
 	}
 	if err := g.Wait(); err != nil {
 		return err
+	}
+	if hitMax && untilShort && stop.Load() >= int64(maxPages) {
+		return fmt.Errorf("%s: %w: still no short page after MaxPages %d", first.URL, ErrTooManyPages, maxPages)
 	}
 	// The group's context ends with Wait; report the caller's cancellation if that is what stopped us.
 	return ctx.Err()

@@ -1,0 +1,50 @@
+package fetch
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+)
+
+func TestCrossHostRedirectDropsCredentials(t *testing.T) {
+	var mu sync.Mutex
+	var got http.Header
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = r.Header.Clone()
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"ok":true}`))
+	}))
+	defer other.Close()
+	first := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Api-Key") != "k3y-secret" {
+			t.Errorf("first host did not get the key")
+		}
+		http.Redirect(w, r, other.URL+"/moved", http.StatusFound)
+	}))
+	defer first.Close()
+	c, err := New(Config{Source: "t", BaseURL: first.URL, Auth: func(r *http.Request) error {
+		r.Header.Set("X-Api-Key", "k3y-secret")
+		r.Header.Set("Authorization", "Bearer tok")
+		return nil
+	}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	resp, err := c.GetJSON(context.Background(), "/start", nil)
+	if err != nil || !resp.Get("ok").Bool() {
+		t.Fatalf("%v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got.Get("X-Api-Key") != "" || got.Get("Authorization") != "" {
+		t.Errorf("credentials followed the redirect to another host: %v", got)
+	}
+	if got.Get("User-Agent") == "" {
+		t.Errorf("safe headers dropped too")
+	}
+}
