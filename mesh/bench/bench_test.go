@@ -1,0 +1,80 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/contentmesh/contentmesh/mesh"
+	"github.com/contentmesh/contentmesh/mesh/fetch"
+)
+
+// buildAll runs one build over the providers and returns its wall time.
+func buildAll(tb testing.TB, providers []*Provider, concurrency int) (time.Duration, *mesh.Build) {
+	tb.Helper()
+	m, err := mesh.New(mesh.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for i, p := range providers {
+		srv := httptest.NewServer(p)
+		tb.Cleanup(srv.Close)
+		src, err := NewSource(fmt.Sprintf("s%d", i), srv.URL, p.Style, p.PageSize, fetch.Options{Concurrency: concurrency})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		m.Add(fmt.Sprintf("s%d", i), src)
+	}
+	start := time.Now()
+	b, err := m.Build(context.Background())
+	took := time.Since(start)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return took, b
+}
+
+func TestProvidersBuild(t *testing.T) {
+	for _, style := range []Style{Offset, Cursor, Link} {
+		p := &Provider{Items: 95, PageSize: 10, ItemBytes: 200, Style: style}
+		_, b := buildAll(t, []*Provider{p}, 4)
+		if b.Graph.Len() != 95 || p.Requests() != 10 {
+			t.Errorf("%s: %d nodes, %d requests", style, b.Graph.Len(), p.Requests())
+		}
+	}
+}
+
+func TestBound(t *testing.T) {
+	p := &Provider{Items: 500, PageSize: 10, Latency: 20 * time.Millisecond, Style: Offset}
+	if got := p.Bound(8); got != 8*20*time.Millisecond { // 1 + ceil(49/8) = 8
+		t.Errorf("offset bound %v", got)
+	}
+	p.Style = Cursor
+	if got := p.Bound(8); got != time.Second {
+		t.Errorf("cursor bound %v", got)
+	}
+	p.RateLimit = 10
+	if got := p.Bound(8); got != 4*time.Second+20*time.Millisecond {
+		t.Errorf("rate-limited bound %v", got)
+	}
+}
+
+// BenchmarkThreeSources: three sources of 50 cursor pages each at 20 ms per request. The bound is
+// one chain (50 x 20 ms = 1 s), not the sum of all requests (3 s).
+func BenchmarkThreeSources(b *testing.B) {
+	var ratio float64
+	for b.Loop() {
+		ps := make([]*Provider, 3)
+		for i := range ps {
+			ps[i] = &Provider{Items: 50 * 20, PageSize: 20, ItemBytes: 1000, Latency: 20 * time.Millisecond, Style: Cursor}
+		}
+		took, bd := buildAll(b, ps, 8)
+		if bd.Graph.Len() != 3000 {
+			b.Fatalf("%d nodes", bd.Graph.Len())
+		}
+		ratio = max(ratio, float64(took)/float64(ps[0].Bound(8)))
+	}
+	b.ReportMetric(ratio, "x-bound(worst)")
+}
