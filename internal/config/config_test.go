@@ -60,7 +60,7 @@ links:
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name, text, want string
-		line           int
+		line             int
 	}{
 		{"unset var", "sources:\n  - name: a\n    type: rest\n    url: ${NOPE}\n", "environment variable NOPE is not set", 4},
 		{"unknown top key", "output: x\nsources:\n  - {name: a, type: rest}\n", `unknown key "output" (did you mean "out"?)`, 1},
