@@ -18,6 +18,7 @@ import (
 
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
 	"github.com/tidwall/gjson"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/contentmesh/contentmesh/mesh"
 )
@@ -41,6 +42,8 @@ type Client struct {
 	rnd     func(n int64) int64 // jitter: uniform in [0, n)
 
 	requests, retried, throttled, notModified, failures, bytes, wait atomic.Int64
+
+	inflight singleflight.Group // identical GETs in flight share one request
 }
 
 // New validates the configuration and returns a client. It does no I/O and starts no goroutine.
@@ -336,12 +339,61 @@ type attempt struct {
 // when it is a success (2xx, or 304). Otherwise the error is a *StatusError (an HTTP answer), a
 // *RequestError (no answer), or an error wrapping mesh.ErrBadResponse (a body over the size limit).
 // Every attempt is reported to the mesh.Recorder of ctx, if any.
+//
+// Identical GET and HEAD requests (same URL and headers, no body) made while one is in flight share
+// its answer: the Response is then shared and must be treated as read-only (its Body and Header).
 func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
+	if key, ok := dedupKey(r); ok {
+		v, err, shared := c.inflight.Do(key, func() (any, error) { return c.do(ctx, r) })
+		if shared && err != nil && ctx.Err() == nil && errors.Is(err, context.Canceled) {
+			// The request we joined was cancelled by its own caller, not by ours: send ours.
+			v, err = c.do(ctx, r)
+		}
+		resp, _ := v.(*Response)
+		if err != nil {
+			c.failures.Add(1)
+		}
+		return resp, err
+	}
 	resp, err := c.do(ctx, r)
 	if err != nil {
 		c.failures.Add(1)
 	}
 	return resp, err
+}
+
+// dedupKey identifies a request that may share an in-flight twin: GET or HEAD, no body, no Auth
+// differences (headers are part of the key).
+func dedupKey(r *Request) (string, bool) {
+	if r == nil || len(r.Body) > 0 {
+		return "", false
+	}
+	m := methodOf(r)
+	if m != http.MethodGet && m != http.MethodHead {
+		return "", false
+	}
+	var b strings.Builder
+	b.WriteString(m)
+	b.WriteByte(' ')
+	b.WriteString(r.URL)
+	b.WriteByte('?')
+	b.WriteString(r.Query.Encode())
+	b.WriteString("\x00")
+	b.WriteString(r.IfNoneMatch)
+	b.WriteString("\x00")
+	b.WriteString(r.IfModifiedSince)
+	keys := make([]string, 0, len(r.Header))
+	for k := range r.Header {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		b.WriteString("\x00")
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(strings.Join(r.Header[k], ","))
+	}
+	return b.String(), true
 }
 
 var errNilRequest = errors.New("fetch: nil Request")

@@ -3,6 +3,7 @@ package fetch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"sort"
@@ -601,9 +602,9 @@ func TestAIMDBoundsInFlight(t *testing.T) {
 		c := newFake(t, Config{}, Options{}, rt)
 		t0 := time.Now()
 		var wg sync.WaitGroup
-		for range 16 {
+		for i := range 16 {
 			wg.Go(func() {
-				if _, err := c.Do(context.Background(), &Request{URL: "/x"}); err != nil {
+				if _, err := c.Do(context.Background(), &Request{URL: fmt.Sprintf("/x?i=%d", i)}); err != nil {
 					t.Error(err)
 				}
 			})
@@ -637,9 +638,9 @@ func TestTokenBucket(t *testing.T) {
 		c := newFake(t, Config{}, Options{RequestsPerSecond: 2}, rt)
 		t0 := time.Now()
 		var wg sync.WaitGroup
-		for range 5 {
+		for i := range 5 {
 			wg.Go(func() {
-				if _, err := c.Do(context.Background(), &Request{URL: "/x"}); err != nil {
+				if _, err := c.Do(context.Background(), &Request{URL: fmt.Sprintf("/x?i=%d", i)}); err != nil {
 					t.Error(err)
 				}
 			})

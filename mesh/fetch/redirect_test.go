@@ -2,10 +2,14 @@ package fetch
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 )
 
 func TestCrossHostRedirectDropsCredentials(t *testing.T) {
@@ -47,4 +51,32 @@ func TestCrossHostRedirectDropsCredentials(t *testing.T) {
 	if got.Get("User-Agent") == "" {
 		t.Errorf("safe headers dropped too")
 	}
+}
+
+func TestIdenticalGetsShareOneRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := &fakeRT{latency: 100 * time.Millisecond, handle: func(req *http.Request, n int) (*http.Response, error) {
+			return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+				Body: io.NopCloser(strings.NewReader(`{"n":1}`))}, nil
+		}}
+		c := newFake(t, Config{}, Options{}, rt)
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() {
+				r, err := c.GetJSON(context.Background(), "/assets/1", nil)
+				if err != nil || r.Get("n").Int() != 1 {
+					t.Errorf("%v", err)
+				}
+			})
+		}
+		wg.Go(func() { // a different URL is not shared
+			if _, err := c.GetJSON(context.Background(), "/assets/2", nil); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Wait()
+		if n := len(rt.requests()); n != 2 {
+			t.Errorf("%d requests, want 2 (three identical GETs share one)", n)
+		}
+	})
 }
