@@ -52,6 +52,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Observer, when set, is told about each source's progress (for progress displays).
 	Observer Observer
+	// RecordRequests keeps every HTTP attempt of every source in Report.Requests (for a waterfall
+	// picture of the build, report.html).
+	RecordRequests bool
 }
 
 // Observer is told about a build's progress. Methods are called from many goroutines.
@@ -152,6 +155,7 @@ type Build struct {
 func (m *Mesh) Build(ctx context.Context) (*Build, error) {
 	start := time.Now()
 	b := &Build{}
+	b.Report.StartedAt = start.UTC()
 	log := m.opts.Logger
 
 	prev, snapErr := m.loadSnapshot(ctx)
@@ -170,6 +174,12 @@ func (m *Mesh) Build(ctx context.Context) (*Build, error) {
 		b.Report.Sources[i] = r.report
 		if r.err != nil {
 			errs = append(errs, r.err)
+		}
+		if m.opts.RecordRequests {
+			if b.Report.Requests == nil {
+				b.Report.Requests = map[string][]RequestEvent{}
+			}
+			b.Report.Requests[r.name] = r.events
 		}
 	}
 	if len(errs) > 0 && m.opts.OnError == OnErrorFail {
@@ -256,6 +266,7 @@ type sourceResult struct {
 	nodes      []*Node // sorted by ID
 	cursor     []byte
 	report     SourceReport
+	events     []RequestEvent
 	err        error
 }
 
@@ -292,7 +303,7 @@ func (m *Mesh) fetchOne(ctx context.Context, s namedSource, prev *SourceSnapshot
 	kind := s.src.Kind()
 	res := sourceResult{name: s.name, kind: kind, report: SourceReport{Name: s.name, Type: kind}}
 	col := newCollector(s.name, pool)
-	rec := &sourceRecorder{name: s.name, nodes: &col.count, observer: m.opts.Observer}
+	rec := &sourceRecorder{name: s.name, nodes: &col.count, observer: m.opts.Observer, keep: m.opts.RecordRequests}
 	if m.opts.Observer != nil {
 		m.opts.Observer.SourceStarted(s.name, kind)
 	}
@@ -304,6 +315,7 @@ func (m *Mesh) fetchOne(ctx context.Context, s namedSource, prev *SourceSnapshot
 	fr, err := safeFetch(withSourceRecorder(ctx, rec), s.src, req, col)
 	res.report.DurationMs = time.Since(start).Milliseconds()
 	rec.fill(&res.report)
+	res.events = rec.events
 	if d := col.duplicates.Load(); d > 0 {
 		res.report.Duplicates = int(d)
 		m.opts.Logger.Warn("source emitted nodes more than once (overlapping pages?)", "source", s.name, "duplicates", d)

@@ -23,7 +23,10 @@ type Report struct {
 	DurationMs int64 `json:"durationMs"`
 	// SnapshotError says why the previous snapshot could not be used (the build then fetched everything).
 	SnapshotError string `json:"snapshotError,omitempty"`
-	// Requests holds every HTTP attempt, per source, when the build recorded them (for report.html).
+	// StartedAt is when the build began.
+	StartedAt time.Time `json:"-"`
+	// Requests holds every HTTP attempt, per source, when Options.RecordRequests is set (for
+	// report.html), in the order they finished.
 	Requests map[string][]RequestEvent `json:"-"`
 }
 
@@ -51,6 +54,8 @@ type sourceRecorder struct {
 	nodes    *atomic.Int64
 	observer Observer
 	next     Recorder
+	keep     bool
+	events   []RequestEvent
 
 	mu          sync.Mutex
 	requests    int
@@ -76,6 +81,9 @@ func (r *sourceRecorder) RecordRequest(e RequestEvent) {
 	}
 	r.bytes += e.Bytes
 	r.wait += e.Wait
+	if r.keep {
+		r.events = append(r.events, e)
+	}
 	p := SourceProgress{Requests: r.requests, Retries: r.retries, Throttled: r.throttled, Wait: r.wait}
 	r.mu.Unlock()
 	if r.observer != nil {

@@ -78,3 +78,25 @@ func BenchmarkThreeSources(b *testing.B) {
 	}
 	b.ReportMetric(ratio, "x-bound(worst)")
 }
+
+func TestRecordRequests(t *testing.T) {
+	p := &Provider{Items: 30, PageSize: 10, Style: Offset}
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	src, _ := NewSource("s", srv.URL, Offset, 10, fetch.Options{})
+	m, _ := mesh.New(mesh.Options{RecordRequests: true})
+	m.Add("s", src)
+	b, err := m.Build(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := b.Report.Requests["s"]
+	if len(ev) != 3 || b.Report.StartedAt.IsZero() {
+		t.Fatalf("%d events, started %v", len(ev), b.Report.StartedAt)
+	}
+	for _, e := range ev {
+		if e.Status != 200 || e.Method != "GET" || e.Start.Before(b.Report.StartedAt) || e.Bytes == 0 {
+			t.Errorf("event %+v", e)
+		}
+	}
+}
