@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,9 @@ type Report struct {
 	Nodes int `json:"nodes"`
 	// DurationMs is the build's wall time up to writing outputs.
 	DurationMs int64 `json:"durationMs"`
+	// SchemaDrift lists fields whose type changed since the last build (filled by the CLI from
+	// mesh/schema; raw JSON so the core does not depend on it).
+	SchemaDrift json.RawMessage `json:"schemaDrift,omitempty"`
 	// SnapshotError says why the previous snapshot could not be used (the build then fetched everything).
 	SnapshotError string `json:"snapshotError,omitempty"`
 	// StartedAt is when the build began.
