@@ -100,3 +100,49 @@ func TestRecordRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestScenariosSmall runs every scenario kind at a small size and checks what each promises that
+// does not depend on the clock: the rebuilds' request counts and change sets, no request before a
+// 429's reset, and the in-process node count.
+func TestScenariosSmall(t *testing.T) {
+	small := Spec{Items: 300, PageSize: 50, ItemBytes: 200, Style: Offset, Sync: true}
+	tests := []struct {
+		s     Scenario
+		check func(t *testing.T, r Result)
+	}{
+		{Scenario{Name: "offset", Providers: []Spec{small, small}, Concurrency: 4}, func(t *testing.T, r Result) {
+			if r.Nodes != 600 || r.Requests != 12 || r.Changes[0] != 600 {
+				t.Errorf("%+v", r)
+			}
+		}},
+		{Scenario{Name: "unchanged", Providers: []Spec{small, small}, Concurrency: 4, Rebuild: "unchanged"}, func(t *testing.T, r Result) {
+			if r.MaxRequestsPerSource != 1 || r.Changes != [3]int{} || r.Nodes != 600 {
+				t.Errorf("unchanged rebuild: %+v", r)
+			}
+		}},
+		{Scenario{Name: "changed", Providers: []Spec{small}, Concurrency: 4, Rebuild: "changed", ChangedPercent: 10}, func(t *testing.T, r Result) {
+			if r.MaxRequestsPerSource != 1 || r.Changes != [3]int{0, 30, 0} {
+				t.Errorf("changed rebuild: %+v", r)
+			}
+		}},
+		{Scenario{Name: "ratelimit", Providers: []Spec{{Items: 60, PageSize: 5, Style: Offset, RateLimit: 6}}, Concurrency: 4}, func(t *testing.T, r Result) {
+			if r.Throttled == 0 || r.Early != 0 || r.Nodes != 60 {
+				t.Errorf("rate limit: %+v", r)
+			}
+		}},
+		{Scenario{Name: "inprocess", InProcess: 5000}, func(t *testing.T, r Result) {
+			if r.Nodes != 5000 || r.JSONBytes == 0 {
+				t.Errorf("in-process: %+v", r)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.s.Name, func(t *testing.T) {
+			r, err := Run(context.Background(), tt.s, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, r)
+		})
+	}
+}

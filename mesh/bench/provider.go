@@ -7,6 +7,7 @@ package bench
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -41,16 +42,42 @@ type Provider struct {
 	// RateLimit, when positive, is the most requests per second; requests beyond it get 429 with
 	// Retry-After set to the start of the next second window.
 	RateLimit int
-	// Version changes item content: items whose index is below Changed get it in their fields.
-	Version, Changed int
+	// Sync makes the provider keep a change log: the first page of a listing carries X-Sync-Token,
+	// and GET /sync?token=T answers the items changed since T (a delta), as sync APIs do.
+	Sync bool
 
 	requests, throttled atomic.Int64
 	mu                  sync.Mutex
 	window              time.Time
 	inWindow            int
-	earliestAfter429    time.Time // no request may arrive before this
+	announced, resetAt  time.Time // the latest 429: when it was answered, and the reset it named
 	early               atomic.Int64
-	item                func(i int) []byte
+	gen                 int   // generation of the data
+	changedAt           []int // per item: the generation that last changed it
+}
+
+// Touch changes the first n items (a new generation): their content differs from before.
+func (p *Provider) Touch(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.initLocked()
+	p.gen++
+	for i := 0; i < n && i < p.Items; i++ {
+		p.changedAt[i] = p.gen
+	}
+}
+
+func (p *Provider) initLocked() {
+	if p.changedAt == nil {
+		p.changedAt = make([]int, p.Items)
+	}
+}
+
+// Reset zeroes the request counters.
+func (p *Provider) Reset() {
+	p.requests.Store(0)
+	p.throttled.Store(0)
+	p.early.Store(0)
 }
 
 // Requests is the number of requests the provider answered, throttled ones included.
@@ -62,30 +89,50 @@ func (p *Provider) Throttled() int64 { return p.throttled.Load() }
 // EarlyRequests counts requests that arrived before a 429's reset time had passed.
 func (p *Provider) EarlyRequests() int64 { return p.early.Load() }
 
+// inFlightGrace is how long after a 429 answer a request may still arrive that the client sent
+// before it saw the 429 (loopback: microseconds; a millisecond is generous).
+const inFlightGrace = time.Millisecond
+
 // Pages is the number of pages a full listing takes.
 func (p *Provider) Pages() int { return max(1, (p.Items+p.PageSize-1)/p.PageSize) }
 
-func (p *Provider) itemJSON(i int) []byte {
+func (p *Provider) itemJSON(i, version int) []byte {
 	pad := max(0, p.ItemBytes-120)
 	b := make([]byte, 0, p.ItemBytes+32)
 	b = fmt.Appendf(b, `{"id":"item-%07d","title":"Item %d","handle":"item-%d","v":%d,"price":{"amount":"%d.99","currencyCode":"EUR"},"body":"`,
-		i, i, i, p.version(i), i%300)
+		i, i, i, version, i%300)
 	for j := 0; j < pad; j++ {
 		b = append(b, "abcdefghij"[j%10])
 	}
 	return append(b, `"}`...)
 }
 
-func (p *Provider) version(i int) int {
-	if i < p.Changed {
-		return p.Version
-	}
-	return 0
-}
-
 // ServeHTTP answers GET /items?offset=&limit= (Offset), ?cursor= (Cursor, Link).
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.requests.Add(1)
+	arrival := time.Now()
+	var throttle time.Duration // > 0: answer 429 with this wait
+	if p.RateLimit > 0 {
+		p.mu.Lock()
+		// A request is early when it arrives after a 429 reached the client (announced) and before
+		// the reset that 429 named. Requests already in flight when the 429 was answered are not:
+		// a request that passed the client's gate just before the 429 arrived reaches the server
+		// within microseconds, so arrivals within inFlightGrace of the answer are not counted.
+		if arrival.After(p.announced.Add(inFlightGrace)) && arrival.Before(p.resetAt) {
+			p.early.Add(1)
+			if os.Getenv("BENCH_DEBUG") != "" {
+				fmt.Fprintf(os.Stderr, "early: %s after the 429, %s before reset, query %s\n", arrival.Sub(p.announced), p.resetAt.Sub(arrival), r.URL.RawQuery)
+			}
+		}
+		if arrival.Sub(p.window) >= time.Second {
+			p.window, p.inWindow = arrival, 0
+		}
+		p.inWindow++
+		if p.inWindow > p.RateLimit {
+			throttle = p.window.Add(time.Second).Sub(arrival)
+		}
+		p.mu.Unlock()
+	}
 	if p.Latency > 0 {
 		t := time.NewTimer(p.Latency)
 		select {
@@ -95,40 +142,54 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if p.RateLimit > 0 {
+	if throttle > 0 {
+		p.throttled.Add(1)
+		secs := int(throttle / time.Second)
+		if throttle%time.Second != 0 {
+			secs++
+		}
 		now := time.Now()
 		p.mu.Lock()
-		if now.Before(p.earliestAfter429) {
-			p.early.Add(1)
+		if reset := arrival.Add(throttle); reset.After(p.resetAt) {
+			p.announced, p.resetAt = now, reset
 		}
-		if now.Sub(p.window) >= time.Second {
-			p.window, p.inWindow = now, 0
-		}
-		p.inWindow++
-		over := p.inWindow > p.RateLimit
-		var wait time.Duration
-		if over {
-			wait = p.window.Add(time.Second).Sub(now)
-			if reset := now.Add(wait); reset.After(p.earliestAfter429) {
-				p.earliestAfter429 = reset
+		p.mu.Unlock()
+		// Retry-After in whole seconds (ceil), and the reset in milliseconds as BigCommerce sends it.
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		w.Header().Set("X-Rate-Limit-Time-Reset-Ms", strconv.FormatInt(throttle.Milliseconds()+1, 10))
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write([]byte(`{"message":"rate limited"}`))
+		return
+	}
+	q := r.URL.Query()
+	p.mu.Lock()
+	p.initLocked()
+	gen := p.gen
+	versions := p.changedAt
+	p.mu.Unlock()
+	if r.URL.Path == "/sync" && p.Sync {
+		since, _ := strconv.Atoi(q.Get("token"))
+		buf := []byte(`{"items":[`)
+		n := 0
+		p.mu.Lock()
+		for i, v := range versions {
+			if v > since {
+				if n > 0 {
+					buf = append(buf, ',')
+				}
+				buf = append(buf, p.itemJSON(i, v)...)
+				n++
 			}
 		}
 		p.mu.Unlock()
-		if over {
-			p.throttled.Add(1)
-			secs := int(wait / time.Second)
-			if wait%time.Second != 0 {
-				secs++
-			}
-			// X-RateLimit-Reset in seconds (ceil), the common vendor form.
-			w.Header().Set("X-RateLimit-Reset", strconv.Itoa(secs))
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			w.WriteHeader(http.StatusTooManyRequests)
-			w.Write([]byte(`{"message":"rate limited"}`))
-			return
-		}
+		buf = fmt.Appendf(buf, `],"nextToken":"%d"}`, gen)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(buf)
+		return
 	}
-	q := r.URL.Query()
+	if p.Sync {
+		w.Header().Set("X-Sync-Token", strconv.Itoa(gen))
+	}
 	limit, _ := strconv.Atoi(q.Get("limit"))
 	if limit <= 0 || limit > p.PageSize {
 		limit = p.PageSize
@@ -148,7 +209,10 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if i > start {
 			buf = append(buf, ',')
 		}
-		buf = append(buf, p.itemJSON(i)...)
+		p.mu.Lock()
+		v := versions[i]
+		p.mu.Unlock()
+		buf = append(buf, p.itemJSON(i, v)...)
 	}
 	buf = append(buf, ']')
 	switch p.Style {

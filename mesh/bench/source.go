@@ -2,7 +2,10 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
+	"net/url"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/tidwall/gjson"
 
@@ -45,6 +48,28 @@ func (s *Source) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Emit
 		})
 		return err
 	}
+	if len(req.Cursor) > 0 {
+		var token string
+		if err := json.Unmarshal(req.Cursor, &token); err == nil && token != "" {
+			r, err := s.Client.GetJSON(ctx, "/sync", url.Values{"token": {token}})
+			if err != nil {
+				return mesh.FetchResult{}, err
+			}
+			if err := emit(0, r); err != nil {
+				return mesh.FetchResult{}, err
+			}
+			next, _ := json.Marshal(r.Get("nextToken").String())
+			return mesh.FetchResult{Delta: true, Cursor: next}, nil
+		}
+	}
+	var token atomic.Value
+	inner := emit
+	emit = func(i int, r *fetch.Response) error {
+		if t := r.Header.Get("X-Sync-Token"); t != "" && i == 0 {
+			token.Store(t)
+		}
+		return inner(i, r)
+	}
 	var err error
 	switch s.Style {
 	case Offset:
@@ -66,5 +91,9 @@ func (s *Source) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Emit
 		err = s.Client.FollowLinks(ctx, &fetch.Request{URL: "/items", Query: map[string][]string{"limit": {strconv.Itoa(size)}}}, emit)
 	}
 	s.Client.CloseIdleConnections()
-	return mesh.FetchResult{}, err
+	var cursor json.RawMessage
+	if t, ok := token.Load().(string); ok {
+		cursor, _ = json.Marshal(t)
+	}
+	return mesh.FetchResult{Cursor: cursor}, err
 }

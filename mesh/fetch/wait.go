@@ -43,6 +43,12 @@ func ServerWait(resp *http.Response, now time.Time) (wait time.Duration, ok bool
 		return 0, false
 	}
 	h := resp.Header
+	if resp.StatusCode == http.StatusTooManyRequests {
+		// A millisecond reset is the most precise signal: prefer it to a whole-second Retry-After.
+		if v, ok := parseNumber(h.Get("X-Rate-Limit-Time-Reset-Ms")); ok {
+			return durationOf(v / 1000), true
+		}
+	}
 	if d, ok := parseRetryAfter(h.Get("Retry-After"), now); ok {
 		return d, true
 	}
@@ -54,9 +60,6 @@ func ServerWait(resp *http.Response, now time.Time) (wait time.Duration, ok bool
 	}
 	if d, ok := parseSeconds(h.Get("X-Contentful-RateLimit-Reset")); ok {
 		return d, true
-	}
-	if v, ok := parseNumber(h.Get("X-Rate-Limit-Time-Reset-Ms")); ok {
-		return durationOf(v / 1000), true
 	}
 	for _, name := range []string{"X-RateLimit-Reset", "X-Rate-Limit-Reset", "RateLimit-Reset"} {
 		if d, ok := parseReset(h.Get(name), now); ok {

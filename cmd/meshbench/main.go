@@ -1,0 +1,96 @@
+// Command meshbench runs the performance scenarios of mesh/bench on loopback and prints a table (and
+// JSON with -json): wall time, its ratio to the critical-path bound and to a sequential fetch,
+// requests, retries, CPU time, nodes per CPU second, peak RSS and heap.
+//
+//	go run ./cmd/meshbench                 # every scenario
+//	go run ./cmd/meshbench -run a,e -json  # some, as JSON
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/contentmesh/contentmesh/mesh/bench"
+)
+
+func main() {
+	run := flag.String("run", "", "comma-separated scenario name prefixes (default: all)")
+	asJSON := flag.Bool("json", false, "print JSON instead of a table")
+	flag.Parse()
+	if err := runAll(context.Background(), os.Stdout, *run, *asJSON); err != nil {
+		fmt.Fprintln(os.Stderr, "meshbench:", err)
+		os.Exit(1)
+	}
+}
+
+func runAll(ctx context.Context, w io.Writer, filter string, asJSON bool) error {
+	var results []bench.Result
+	for _, s := range bench.Scenarios() {
+		if !selected(s.Name, filter) {
+			continue
+		}
+		dir, err := os.MkdirTemp("", "meshbench-")
+		if err != nil {
+			return err
+		}
+		r, err := bench.Run(ctx, s, dir)
+		os.RemoveAll(dir)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.Name, err)
+		}
+		results = append(results, r)
+		if !asJSON {
+			fmt.Fprintf(os.Stderr, "done %s in %s\n", s.Name, r.Wall.Round(time.Millisecond))
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(results)
+	}
+	printTable(w, results)
+	return nil
+}
+
+func selected(name, filter string) bool {
+	if filter == "" {
+		return true
+	}
+	for _, f := range strings.Split(filter, ",") {
+		if f != "" && strings.HasPrefix(name, f) {
+			return true
+		}
+	}
+	return false
+}
+
+func printTable(w io.Writer, rs []bench.Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\twall\tx bound\tx sequential\tx full build\trequests\tmax/source\tretries\t429s\tearly\tCPU\tnodes\tnodes/CPU s\tpeak RSS\tpeak heap\tRSS/JSON\t")
+	for _, r := range rs {
+		ratio := func(f float64) string {
+			if f == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.3f", f)
+		}
+		rssJSON := "-"
+		if r.JSONBytes > 0 && r.PeakRSS > 0 {
+			rssJSON = fmt.Sprintf("%.2f", float64(r.PeakRSS)/float64(r.JSONBytes))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%d\t%.0f\t%s\t%s\t%s\t\n",
+			r.Name, r.Wall.Round(time.Millisecond), ratio(r.RatioBound), ratio(r.RatioSeq), ratio(r.RatioFull),
+			r.Requests, r.MaxRequestsPerSource, r.Retries, r.Throttled, r.Early, r.CPU.Round(time.Millisecond),
+			r.Nodes, r.NodesPerCPU, mib(r.PeakRSS), mib(r.PeakHeap), rssJSON)
+	}
+	tw.Flush()
+}
+
+func mib(b uint64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }

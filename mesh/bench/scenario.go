@@ -1,0 +1,296 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/contentmesh/contentmesh/mesh"
+	"github.com/contentmesh/contentmesh/mesh/fetch"
+)
+
+// Spec describes one simulated provider of a scenario.
+type Spec struct {
+	Items, PageSize, ItemBytes int
+	Latency                    time.Duration
+	Style                      Style
+	RateLimit                  int
+	Sync                       bool
+}
+
+// Scenario is one measured situation.
+type Scenario struct {
+	Name string
+	// Providers are served on loopback, one source each.
+	Providers []Spec
+	// Concurrency is each source's request concurrency.
+	Concurrency int
+	// InProcess, when positive, is a single in-process source of that many small nodes (no HTTP):
+	// the engine's CPU and memory path, run on one core.
+	InProcess int
+	// Rebuild measures a second build after the first: "unchanged", or "changed" (ChangedPercent of
+	// every provider's items changed in between). The figures are the second build's.
+	Rebuild        string
+	ChangedPercent float64
+}
+
+// Scenarios are the standard ones (issue: Performance).
+func Scenarios() []Scenario {
+	offset := Spec{Items: 10_000, PageSize: 100, ItemBytes: 1000, Latency: 20 * time.Millisecond, Style: Offset, Sync: true}
+	return []Scenario{
+		{Name: "a-3x10k-offset", Providers: []Spec{offset, offset, offset}, Concurrency: 8},
+		{Name: "b-cursor-200-pages", Providers: []Spec{{Items: 200 * 50, PageSize: 50, ItemBytes: 500, Latency: 20 * time.Millisecond, Style: Cursor}}, Concurrency: 8},
+		{Name: "c-rate-limit-10rps", Providers: []Spec{{Items: 50 * 40, PageSize: 40, ItemBytes: 500, Latency: 20 * time.Millisecond, Style: Offset, RateLimit: 10}}, Concurrency: 8},
+		{Name: "d-1M-in-process", InProcess: 1_000_000},
+		{Name: "e-unchanged-rebuild", Providers: []Spec{offset, offset, offset}, Concurrency: 8, Rebuild: "unchanged"},
+		{Name: "f-1pct-changed-rebuild", Providers: []Spec{offset, offset, offset}, Concurrency: 8, Rebuild: "changed", ChangedPercent: 1},
+	}
+}
+
+// Result is what a scenario measured.
+type Result struct {
+	Name string `json:"name"`
+	// Wall is the measured build's wall time; for rebuilds, FullWall is the first build's.
+	Wall     time.Duration `json:"wallNs"`
+	FullWall time.Duration `json:"fullWallNs,omitempty"`
+	// Bound is the critical-path bound; Sequential the time of every page one after the other.
+	Bound      time.Duration `json:"boundNs,omitempty"`
+	Sequential time.Duration `json:"sequentialNs,omitempty"`
+	RatioBound float64       `json:"ratioToBound,omitempty"`
+	RatioSeq   float64       `json:"ratioToSequential,omitempty"`
+	RatioFull  float64       `json:"ratioToFullBuild,omitempty"`
+	Requests   int64         `json:"requests"`
+	// MaxRequestsPerSource is the most requests one source made (rebuilds: should be 1 with sync).
+	MaxRequestsPerSource int64 `json:"maxRequestsPerSource"`
+	Retries              int   `json:"retries"`
+	Throttled            int64 `json:"throttled"`
+	// Early counts requests that reached a provider before a 429's reset time.
+	Early       int64         `json:"earlyRequests"`
+	CPU         time.Duration `json:"cpuNs"`
+	Nodes       int           `json:"nodes"`
+	NodesPerCPU float64       `json:"nodesPerCpuSecond"`
+	JSONBytes   int64         `json:"nodesJsonBytes"`
+	PeakRSS     uint64        `json:"peakRssBytes"`
+	PeakHeap    uint64        `json:"peakHeapBytes"`
+	Changes     [3]int        `json:"changes"` // added, updated, deleted
+}
+
+// Run runs one scenario with outputs and snapshots under dir.
+func Run(ctx context.Context, s Scenario, dir string) (Result, error) {
+	if s.InProcess > 0 {
+		return runInProcess(ctx, s, dir)
+	}
+	res := Result{Name: s.Name}
+	conc := max(s.Concurrency, 1)
+	providers := make([]*Provider, len(s.Providers))
+	var sources []*Source
+	for i, sp := range s.Providers {
+		p := &Provider{Items: sp.Items, PageSize: sp.PageSize, ItemBytes: sp.ItemBytes, Latency: sp.Latency,
+			Style: sp.Style, RateLimit: sp.RateLimit, Sync: sp.Sync}
+		providers[i] = p
+		srv := httptest.NewServer(p)
+		defer srv.Close()
+		src, err := NewSource(fmt.Sprintf("p%d", i), srv.URL, sp.Style, sp.PageSize, fetch.Options{Concurrency: conc, MaxRetryAfter: 10 * time.Second})
+		if err != nil {
+			return res, err
+		}
+		sources = append(sources, src)
+		res.Bound = max(res.Bound, p.Bound(conc))
+		res.Sequential += p.Sequential()
+	}
+	store, err := mesh.NewDirStore(filepath.Join(dir, "cache"))
+	if err != nil {
+		return res, err
+	}
+	build := func() (*mesh.Build, time.Duration, error) {
+		m, err := mesh.New(mesh.Options{Store: store, Out: filepath.Join(dir, "out")})
+		if err != nil {
+			return nil, 0, err
+		}
+		for i, src := range sources {
+			m.Add(fmt.Sprintf("p%d", i), src)
+		}
+		start := time.Now()
+		b, err := m.Build(ctx)
+		return b, time.Since(start), err
+	}
+	if s.Rebuild != "" {
+		_, full, err := build()
+		if err != nil {
+			return res, err
+		}
+		res.FullWall = full
+		for _, p := range providers {
+			p.Reset()
+			if s.Rebuild == "changed" {
+				p.Touch(int(float64(p.Items) * s.ChangedPercent / 100))
+			}
+		}
+	}
+	runtime.GC()
+	m := startMeter()
+	b, wall, err := build()
+	m.stop(&res)
+	if err != nil {
+		return res, err
+	}
+	res.Wall = wall
+	fill(&res, b, dir)
+	for i, p := range providers {
+		res.Requests += p.Requests()
+		res.Throttled += p.Throttled()
+		res.Early += p.EarlyRequests()
+		res.MaxRequestsPerSource = max(res.MaxRequestsPerSource, p.Requests())
+		_ = i
+	}
+	if s.Rebuild != "" {
+		res.Bound, res.Sequential = 0, 0
+		res.RatioFull = float64(res.Wall) / float64(res.FullWall)
+	} else {
+		res.RatioBound = float64(res.Wall) / float64(res.Bound)
+		res.RatioSeq = float64(res.Wall) / float64(res.Sequential)
+	}
+	return res, nil
+}
+
+func fill(res *Result, b *mesh.Build, dir string) {
+	res.Nodes = b.Graph.Len()
+	for _, sr := range b.Report.Sources {
+		res.Retries += sr.Retries
+	}
+	res.Changes = [3]int{len(b.Changes.Added), len(b.Changes.Updated), len(b.Changes.Deleted)}
+	if st, err := os.Stat(filepath.Join(dir, "out", "nodes.ndjson")); err == nil {
+		res.JSONBytes = st.Size()
+	}
+	if res.CPU > 0 {
+		res.NodesPerCPU = float64(res.Nodes) / res.CPU.Seconds()
+	}
+}
+
+// genSource emits n small nodes generated on the fly (no input kept in memory).
+type genSource struct{ n int }
+
+func (g genSource) Kind() string { return "generated" }
+func (g genSource) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Emitter) (mesh.FetchResult, error) {
+	buf := make([]byte, 0, 256)
+	for i := 0; i < g.n; i++ {
+		if i%4096 == 0 && ctx.Err() != nil {
+			return mesh.FetchResult{}, ctx.Err()
+		}
+		id := strconv.Itoa(i)
+		buf = append(buf[:0], `{"title":"Node `...)
+		buf = append(buf, id...)
+		buf = append(buf, `","slug":"node-`...)
+		buf = append(buf, id...)
+		buf = append(buf, `","n":`...)
+		buf = append(buf, id...)
+		buf = append(buf, `,"tags":["a","b"],"published":true`...)
+		if i > 0 && i%10 == 0 {
+			buf = append(buf, `,"parent":{"$ref":"`...)
+			buf = append(buf, mesh.NodeID(req.Source, "n", strconv.Itoa(i-1))...)
+			buf = append(buf, `"}`...)
+		}
+		buf = append(buf, '}')
+		if err := out.Upsert(mesh.Node{ID: mesh.NodeID(req.Source, "n", id), Type: "Item", NativeID: id, Fields: buf}); err != nil {
+			return mesh.FetchResult{}, err
+		}
+	}
+	return mesh.FetchResult{}, nil
+}
+
+func runInProcess(ctx context.Context, s Scenario, dir string) (Result, error) {
+	res := Result{Name: s.Name}
+	prev := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(prev)
+	m, err := mesh.New(mesh.Options{Out: filepath.Join(dir, "out")})
+	if err != nil {
+		return res, err
+	}
+	m.Add("gen", genSource{n: s.InProcess})
+	runtime.GC()
+	meter := startMeter()
+	start := time.Now()
+	b, err := m.Build(ctx)
+	res.Wall = time.Since(start)
+	meter.stop(&res)
+	if err != nil {
+		return res, err
+	}
+	fill(&res, b, dir)
+	return res, nil
+}
+
+// meter measures CPU time, peak RSS and peak heap over a span.
+type meter struct {
+	cpu0  time.Duration
+	done  chan struct{}
+	wg    sync.WaitGroup
+	heap  atomic.Uint64
+	rssOK bool
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func startMeter() *meter {
+	m := &meter{cpu0: cpuTime(), done: make(chan struct{})}
+	// Writing 5 to clear_refs resets the peak resident set size (VmHWM) on Linux.
+	m.rssOK = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	m.wg.Go(func() {
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(sample)
+			if v := sample[0].Value.Uint64(); v > m.heap.Load() {
+				m.heap.Store(v)
+			}
+			select {
+			case <-m.done:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return m
+}
+
+func (m *meter) stop(r *Result) {
+	close(m.done)
+	m.wg.Wait()
+	r.CPU = cpuTime() - m.cpu0
+	r.PeakHeap = m.heap.Load()
+	if m.rssOK {
+		r.PeakRSS = peakRSS()
+	}
+}
+
+// peakRSS reads VmHWM from /proc/self/status.
+func peakRSS() uint64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		if f := bytes.Fields(sc.Bytes()); len(f) >= 2 && string(f[0]) == "VmHWM:" {
+			kb, _ := strconv.ParseUint(string(f[1]), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
