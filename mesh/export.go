@@ -20,6 +20,7 @@ const GraphVersion = 1
 // WriteGraphJSON writes graph.json: {"version": 1, "nodes": [...]} with nodes sorted by ID, one per
 // line.
 func (g *Graph) WriteGraphJSON(w io.Writer) error {
+	g.ensure()
 	buf := make([]byte, 0, 64<<10)
 	buf = fmt.Appendf(buf, "{\"version\":%d,\"nodes\":[", GraphVersion)
 	for i, n := range g.nodes {
@@ -42,11 +43,13 @@ func (g *Graph) WriteGraphJSON(w io.Writer) error {
 
 // WriteNDJSON writes nodes.ndjson: one node per line, sorted by ID.
 func (g *Graph) WriteNDJSON(w io.Writer) error {
+	g.ensure()
 	return writeNodeLines(w, g.nodes, "", "\n", "")
 }
 
 // WriteType writes types/<Type>.json: the nodes of one type as a JSON array.
 func (g *Graph) WriteType(w io.Writer, typ string) error {
+	g.ensure()
 	return writeNodeLines(w, g.byType[typ], "[", ",\n", "]\n")
 }
 
@@ -106,6 +109,12 @@ type OutputWriter struct {
 // types/<Type>.json, changes.json and report.json, plus any extra outputs. Everything is written into
 // a new folder beside dir, synced, and then swapped in, so dir holds the old outputs or the new ones.
 func (b *Build) WriteDir(dir string, extra ...OutputWriter) error {
+	return b.writeDir(dir, nil, extra...)
+}
+
+// writeDir writes the folder; with reuse, the node files are not generated: every file the stamp
+// lists that this build does not write is carried over from the previous folder.
+func (b *Build) writeDir(dir string, reuse *OutputStamp, extra ...OutputWriter) error {
 	if b.Graph == nil {
 		return fmt.Errorf("no graph to write")
 	}
@@ -129,8 +138,10 @@ func (b *Build) WriteDir(dir string, extra ...OutputWriter) error {
 	}
 	var files outFiles
 	defer files.closeAll()
-	if err := b.Graph.writeNodeFiles(tmp, &files); err != nil {
-		return err
+	if reuse == nil {
+		if err := b.Graph.writeNodeFiles(tmp, &files); err != nil {
+			return err
+		}
 	}
 	small := []OutputWriter{
 		{"changes.json", func(w io.Writer) error { return writeJSON(w, b.Changes) }},
@@ -148,6 +159,11 @@ func (b *Build) WriteDir(dir string, extra ...OutputWriter) error {
 	if err := files.syncAll(); err != nil {
 		return err
 	}
+	if reuse != nil {
+		if err := carryOver(reuse, dir, tmp); err != nil {
+			return err
+		}
+	}
 	syncDir(filepath.Join(tmp, "types"))
 	syncDir(tmp)
 	if err := swapDir(tmp, dir); err != nil {
@@ -163,6 +179,7 @@ const maxOpenTypeFiles = 128
 // writeNodeFiles writes graph.json, nodes.ndjson and types/*.json, encoding each node once for all
 // three (graph and types are in ID order, so one pass feeds them all).
 func (g *Graph) writeNodeFiles(dir string, files *outFiles) error {
+	g.ensure()
 	graph, err := files.create(filepath.Join(dir, "graph.json"))
 	if err != nil {
 		return err
@@ -335,5 +352,99 @@ func writeJSON(w io.Writer, v any) error {
 		return err
 	}
 	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// volatileOutputs are rewritten by every build; every other file of the folder depends only on the
+// graph (or on what writes it) and may be carried over when the graph did not change.
+var volatileOutputs = map[string]bool{"changes.json": true, "report.json": true}
+
+// stampDir records the files of an output folder, for a later build to check they are untouched.
+func stampDir(dir string) *OutputStamp {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil
+	}
+	st := &OutputStamp{Dir: abs}
+	err = filepath.WalkDir(abs, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(abs, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if volatileOutputs[rel] {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		st.Files = append(st.Files, FileStamp{Name: rel, Size: info.Size(), ModTime: info.ModTime().UnixNano()})
+		return nil
+	})
+	if err != nil {
+		return nil
+	}
+	return st
+}
+
+// valid reports whether dir is the folder the stamp describes, with every file as written.
+func (o *OutputStamp) valid(dir string) bool {
+	abs, err := filepath.Abs(dir)
+	if err != nil || abs != o.Dir || len(o.Files) == 0 {
+		return false
+	}
+	for _, f := range o.Files {
+		info, err := os.Lstat(filepath.Join(abs, filepath.FromSlash(f.Name)))
+		if err != nil || !info.Mode().IsRegular() || info.Size() != f.Size || info.ModTime().UnixNano() != f.ModTime {
+			return false
+		}
+	}
+	return true
+}
+
+// carryOver links (or copies) into tmp every stamped file of the previous folder that tmp lacks.
+func carryOver(st *OutputStamp, prevDir, tmp string) error {
+	for _, f := range st.Files {
+		dst := filepath.Join(tmp, filepath.FromSlash(f.Name))
+		if _, err := os.Lstat(dst); err == nil {
+			continue // written by this build
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		src := filepath.Join(prevDir, filepath.FromSlash(f.Name))
+		if err := os.Link(src, dst); err != nil {
+			if err := copyFile(src, dst); err != nil {
+				return fmt.Errorf("carry over %s: %w", f.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"iter"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tidwall/gjson"
 )
@@ -15,6 +16,45 @@ type Graph struct {
 	byID   map[string]*Node
 	byType map[string][]*Node // each sorted by ID
 	types  []string
+
+	// A graph that did not change since the last build is loaded from the snapshot on first use.
+	once sync.Once
+	load func() ([]*Node, error)
+	err  error
+}
+
+// lazyGraph returns a graph whose nodes are loaded (and indexed) on first use.
+func lazyGraph(load func() ([]*Node, error)) *Graph {
+	return &Graph{load: load}
+}
+
+// ensure loads a lazy graph.
+func (g *Graph) ensure() {
+	if g.load == nil {
+		return
+	}
+	g.once.Do(func() {
+		nodes, err := g.load()
+		g.load = nil
+		if err != nil {
+			g.err = err
+			nodes = nil
+		}
+		g.nodes = nodes
+		g.byID = make(map[string]*Node, len(nodes))
+		for _, n := range nodes {
+			g.byID[n.ID] = n
+		}
+		g.index()
+		g.fillBackrefs()
+	})
+}
+
+// Err reports a failure to load a graph that was reused unchanged from the last build's snapshot
+// (the graph is then empty). It is nil for every graph a build computed.
+func (g *Graph) Err() error {
+	g.ensure()
+	return g.err
 }
 
 // NewGraph builds a Graph from nodes whose Fields, Refs and Digest are already set (as in a snapshot
@@ -73,16 +113,21 @@ func (g *Graph) fillBackrefs() {
 }
 
 // Len is the number of nodes.
-func (g *Graph) Len() int { return len(g.nodes) }
+func (g *Graph) Len() int {
+	g.ensure()
+	return len(g.nodes)
+}
 
 // Get returns the node with the given ID.
 func (g *Graph) Get(id string) (*Node, bool) {
+	g.ensure()
 	n, ok := g.byID[id]
 	return n, ok
 }
 
 // Nodes iterates over all nodes in ID order.
 func (g *Graph) Nodes() iter.Seq[*Node] {
+	g.ensure()
 	return func(yield func(*Node) bool) {
 		for _, n := range g.nodes {
 			if !yield(n) {
@@ -93,10 +138,14 @@ func (g *Graph) Nodes() iter.Seq[*Node] {
 }
 
 // Types lists the node types present, sorted.
-func (g *Graph) Types() []string { return slices.Clone(g.types) }
+func (g *Graph) Types() []string {
+	g.ensure()
+	return slices.Clone(g.types)
+}
 
 // ByType iterates over the nodes of one type in ID order.
 func (g *Graph) ByType(typ string) iter.Seq[*Node] {
+	g.ensure()
 	return func(yield func(*Node) bool) {
 		for _, n := range g.byType[typ] {
 			if !yield(n) {
@@ -108,6 +157,7 @@ func (g *Graph) ByType(typ string) iter.Seq[*Node] {
 
 // CountByType returns the number of nodes of each type.
 func (g *Graph) CountByType() map[string]int {
+	g.ensure()
 	m := make(map[string]int, len(g.byType))
 	for t, ns := range g.byType {
 		m[t] = len(ns)
@@ -118,6 +168,7 @@ func (g *Graph) CountByType() map[string]int {
 // Refs iterates over the nodes that n references through field (every field when field is empty),
 // in the order of n.Refs. References to nodes missing from the graph are skipped.
 func (g *Graph) Refs(n *Node, field string) iter.Seq[*Node] {
+	g.ensure()
 	return func(yield func(*Node) bool) {
 		for _, r := range n.Refs {
 			if field != "" && r.Field != field {
@@ -133,6 +184,7 @@ func (g *Graph) Refs(n *Node, field string) iter.Seq[*Node] {
 // Backrefs iterates over the nodes that reference n through field (every field when field is
 // empty), in ID order of the referring node.
 func (g *Graph) Backrefs(n *Node, field string) iter.Seq[*Node] {
+	g.ensure()
 	return func(yield func(*Node) bool) {
 		for _, b := range n.Backrefs {
 			if field != "" && b.Field != field {
@@ -148,6 +200,7 @@ func (g *Graph) Backrefs(n *Node, field string) iter.Seq[*Node] {
 // Query evaluates a gjson path on the fields of the node with the given ID; the result does not
 // exist when the node does not.
 func (g *Graph) Query(id, path string) gjson.Result {
+	g.ensure()
 	n, ok := g.byID[id]
 	if !ok {
 		return gjson.Result{}
@@ -157,6 +210,7 @@ func (g *Graph) Query(id, path string) gjson.Result {
 
 // Dangling lists references whose target is not in the graph, in order of referring ID.
 func (g *Graph) Dangling() []DanglingRef {
+	g.ensure()
 	var out []DanglingRef
 	for _, n := range g.nodes {
 		for _, r := range n.Refs {

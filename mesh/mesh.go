@@ -2,6 +2,8 @@ package mesh
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -55,6 +57,9 @@ type Options struct {
 	// RecordRequests keeps every HTTP attempt of every source in Report.Requests (for a waterfall
 	// picture of the build, report.html).
 	RecordRequests bool
+	// Extras, when set with Out, adds files to the output folder (schema.json, mesh.d.ts, ...); see
+	// ExtraOutputs.
+	Extras ExtraOutputs
 }
 
 // Observer is told about a build's progress. Methods are called from many goroutines.
@@ -146,6 +151,11 @@ type Build struct {
 	// Report says how each source did; it is filled even when the build fails.
 	Report Report
 
+	// Unchanged is true when no source reported a change and the graph was reused from the last
+	// build's snapshot (loaded on first use); outputs that depend only on the graph are kept from
+	// the previous output folder.
+	Unchanged bool
+
 	snapshot *Snapshot
 }
 
@@ -189,12 +199,47 @@ func (m *Mesh) Build(ctx context.Context) (*Build, error) {
 		return b, err
 	}
 
+	fp := m.fingerprint()
+	if m.unchanged(prev, results, fp) {
+		return b, m.finishUnchanged(ctx, b, prev, results, start)
+	}
+	if prev != nil {
+		if err := prev.ensureNodes(ctx); err != nil {
+			// The manifest was fine but the nodes are not: start over without the snapshot.
+			log.Warn("snapshot nodes unusable, fetching everything", "err", err)
+			b.Report.SnapshotError = err.Error()
+			m2 := *m
+			m2.opts.Store = nil
+			m2.opts.Full = true
+			rb, rerr := m2.Build(ctx)
+			if rerr != nil {
+				return rb, rerr
+			}
+			rb.Report.SnapshotError = err.Error()
+			if m.opts.Store != nil {
+				if err := m.opts.Store.Save(ctx, rb.snapshot); err != nil {
+					return rb, fmt.Errorf("save snapshot: %w", err)
+				}
+			}
+			return rb, nil
+		}
+	}
+
 	// Merge.
-	next := &Snapshot{Version: SnapshotVersion, CreatedAt: time.Now().UTC()}
+	next := &Snapshot{Version: SnapshotVersion, CreatedAt: time.Now().UTC(), Fingerprint: fp}
 	var all []*Node
-	for i, r := range results {
-		ss := SourceSnapshot{Name: r.name, Kind: r.kind, Cursor: r.cursor, Nodes: r.nodes}
-		next.Sources = append(next.Sources, ss)
+	for i := range results {
+		r := &results[i]
+		ps := prev.source(r.name)
+		switch {
+		case r.stale:
+			if ps != nil {
+				r.nodes = ps.Nodes
+			}
+		case r.col != nil:
+			r.nodes = mergeSource(r.col, r.delta, ps)
+		}
+		next.Sources = append(next.Sources, SourceSnapshot{Name: r.name, Kind: r.kind, Cursor: r.cursor, Nodes: r.nodes, Count: len(r.nodes)})
 		all = append(all, r.nodes...)
 		b.Report.Sources[i].Nodes = len(r.nodes)
 	}
@@ -227,18 +272,10 @@ func (m *Mesh) Build(ctx context.Context) (*Build, error) {
 	b.Report.DurationMs = time.Since(start).Milliseconds()
 	b.Report.Nodes = g.Len()
 
-	if m.opts.Out != "" {
-		if err := b.WriteDir(m.opts.Out); err != nil {
-			b.Graph = nil
-			return b, fmt.Errorf("write %s: %w", m.opts.Out, err)
-		}
+	if err := m.writeAndSave(ctx, b, nil); err != nil {
+		return b, err
 	}
-	if m.opts.Store != nil {
-		if err := m.opts.Store.Save(ctx, next); err != nil {
-			return b, fmt.Errorf("save snapshot: %w", err)
-		}
-	}
-	log.Info("build done", "nodes", g.Len(), "added", len(b.Changes.Added), "updated", len(b.Changes.Updated),
+	log.Info("build done", "nodes", b.Report.Nodes, "added", len(b.Changes.Added), "updated", len(b.Changes.Updated),
 		"deleted", len(b.Changes.Deleted), "ms", b.Report.DurationMs)
 	return b, nil
 }
@@ -263,7 +300,10 @@ func (m *Mesh) loadSnapshot(ctx context.Context) (*Snapshot, error) {
 
 type sourceResult struct {
 	name, kind string
-	nodes      []*Node // sorted by ID
+	col        *collector // what Fetch emitted (nil when it failed)
+	delta      bool       // apply col over the previous snapshot
+	stale      bool       // failed; keep the previous snapshot
+	nodes      []*Node    // sorted by ID, once merged
 	cursor     []byte
 	report     SourceReport
 	events     []RequestEvent
@@ -328,8 +368,9 @@ func (m *Mesh) fetchOne(ctx context.Context, s namedSource, prev *SourceSnapshot
 		res.report.Error = res.err.Error()
 		if m.opts.OnError == OnErrorStale && prev != nil {
 			res.report.Status = StatusStale
-			res.nodes = prev.Nodes
+			res.stale = true
 			res.cursor = prev.Cursor
+			res.report.Nodes = prev.Count
 		} else {
 			res.report.Status = StatusFailed
 		}
@@ -337,9 +378,13 @@ func (m *Mesh) fetchOne(ctx context.Context, s namedSource, prev *SourceSnapshot
 	} else {
 		res.report.Status = StatusOK
 		res.cursor = fr.Cursor
-		res.nodes = mergeSource(col, fr.Delta, prev)
+		res.delta = fr.Delta && prev != nil
+		res.col = col
+		res.report.Nodes = int(col.count.Load())
+		if res.delta {
+			res.report.Nodes = prev.Count + int(col.count.Load()) // an estimate until merged
+		}
 	}
-	res.report.Nodes = len(res.nodes)
 	if m.opts.Observer != nil {
 		m.opts.Observer.SourceDone(s.name, res.report)
 	}
@@ -435,4 +480,128 @@ func (m *Mesh) assemble(all []*Node) (*Graph, map[string]string, []DanglingRef, 
 		return strings.Compare(a.Field, b.Field)
 	})
 	return g, linked, dangling, nil
+}
+
+// fingerprint identifies the settings that shape the graph beyond the sources' nodes.
+func (m *Mesh) fingerprint() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "graph v%d\n", GraphVersion)
+	for _, l := range m.links {
+		fmt.Fprintf(h, "link %q %q %q\n", l.rule.From, l.rule.To, l.rule.As)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// unchanged reports whether the build can reuse the previous graph as it is: the same sources and
+// settings, and every source answered an empty delta (or failed under onError: stale).
+func (m *Mesh) unchanged(prev *Snapshot, results []sourceResult, fp string) bool {
+	if prev == nil || prev.Fingerprint != fp || len(prev.Sources) != len(results) {
+		return false
+	}
+	for _, r := range results {
+		ps := prev.source(r.name)
+		if ps == nil || ps.Kind != r.kind {
+			return false
+		}
+		switch {
+		case r.stale:
+		case r.col != nil && r.delta && len(r.col.nodes) == 0 && len(r.col.deletes) == 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// finishUnchanged completes a build whose graph did not change: no node is loaded, the graph is
+// lazy, outputs that depend only on the graph are kept, and the snapshot keeps its node file.
+func (m *Mesh) finishUnchanged(ctx context.Context, b *Build, prev *Snapshot, results []sourceResult, start time.Time) error {
+	next := &Snapshot{Version: SnapshotVersion, CreatedAt: time.Now().UTC(), Fingerprint: prev.Fingerprint,
+		NodesKey: prev.NodesKey, Load: prev.Load}
+	next.Sources = slices.Clone(prev.Sources)
+	nodes := 0
+	for i := range next.Sources {
+		for _, r := range results {
+			if r.name == next.Sources[i].Name && !r.stale {
+				next.Sources[i].Cursor = r.cursor
+			}
+		}
+		nodes += next.Sources[i].Count
+	}
+	for i := range b.Report.Sources {
+		if ps := prev.source(b.Report.Sources[i].Name); ps != nil {
+			b.Report.Sources[i].Nodes = ps.Count
+		}
+	}
+	// The graph and the snapshot share the loaded nodes: loading either loads both.
+	var once sync.Once
+	var loadErr error
+	loadPrev := func() error {
+		once.Do(func() { loadErr = prev.ensureNodes(ctx) })
+		return loadErr
+	}
+	next.Load = func(context.Context) error {
+		if err := loadPrev(); err != nil {
+			return err
+		}
+		for i := range next.Sources {
+			next.Sources[i].Nodes = prev.Sources[i].Nodes
+		}
+		return nil
+	}
+	b.Graph = lazyGraph(func() ([]*Node, error) {
+		if err := loadPrev(); err != nil {
+			return nil, err
+		}
+		var all []*Node
+		for _, s := range prev.Sources {
+			all = append(all, s.Nodes...)
+		}
+		if len(m.links) == 0 {
+			return all, nil
+		}
+		g, _, _, err := m.assemble(all)
+		if err != nil {
+			return nil, err
+		}
+		return g.nodes, nil
+	})
+	b.Unchanged = true
+	b.Changes = ChangeSet{Added: []string{}, Updated: []string{}, Deleted: []string{}}
+	b.Report.DanglingRefs = []DanglingRef{}
+	b.Report.Nodes = nodes
+	b.snapshot = next
+	b.Report.DurationMs = time.Since(start).Milliseconds()
+	var reuse *OutputStamp
+	if prev.Outputs != nil && m.opts.Out != "" && prev.Outputs.valid(m.opts.Out) {
+		reuse = prev.Outputs
+	}
+	if err := m.writeAndSave(ctx, b, reuse); err != nil {
+		return err
+	}
+	m.opts.Logger.Info("build done, nothing changed", "nodes", nodes, "ms", b.Report.DurationMs)
+	return nil
+}
+
+// writeAndSave writes the output folder (when Options.Out is set), stamps it into the snapshot, and
+// saves the snapshot. With reuse, files of the previous folder that this build does not write are
+// carried over (hard links, or copies where links fail) instead of being regenerated.
+func (m *Mesh) writeAndSave(ctx context.Context, b *Build, reuse *OutputStamp) error {
+	if m.opts.Out != "" {
+		extra, err := m.extraOutputs(b)
+		if err == nil {
+			err = b.writeDir(m.opts.Out, reuse, extra...)
+		}
+		if err != nil {
+			b.Graph = nil
+			return fmt.Errorf("write %s: %w", m.opts.Out, err)
+		}
+		b.snapshot.Outputs = stampDir(m.opts.Out)
+	}
+	if m.opts.Store != nil {
+		if err := m.opts.Store.Save(ctx, b.snapshot); err != nil {
+			return fmt.Errorf("save snapshot: %w", err)
+		}
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -310,7 +311,7 @@ func TestSourceFailures(t *testing.T) {
 				t.Fatal(err)
 			}
 			before, _ := os.ReadFile(filepath.Join(out, "graph.json"))
-			snapBefore, _ := os.ReadFile(filepath.Join(dir, "cache", "snapshot.v1"))
+			snapBefore, _ := os.ReadFile(filepath.Join(dir, "cache", "manifest.json"))
 			f.mode = tt.mode
 			b, err := m.Build(context.Background())
 			var se *mesh.SourceError
@@ -327,7 +328,7 @@ func TestSourceFailures(t *testing.T) {
 				t.Errorf("report %+v", b.Report)
 			}
 			after, _ := os.ReadFile(filepath.Join(out, "graph.json"))
-			snapAfter, _ := os.ReadFile(filepath.Join(dir, "cache", "snapshot.v1"))
+			snapAfter, _ := os.ReadFile(filepath.Join(dir, "cache", "manifest.json"))
 			if !bytes.Equal(before, after) || !bytes.Equal(snapBefore, snapAfter) {
 				t.Errorf("a failed build changed the outputs or the snapshot")
 			}
@@ -351,36 +352,135 @@ func TestSourceFailures(t *testing.T) {
 }
 
 func TestCorruptSnapshotFallsBackToFullFetch(t *testing.T) {
-	for _, corrupt := range []string{"garbage", `{"format":"contentmesh-snapshot","version":99,"sha256":""}` + "\n", "truncate"} {
-		dir := t.TempDir()
-		store, _ := mesh.NewDirStore(dir)
-		src := mustMem(t, rec("post", "1", "Post", `{"a":1}`))
-		m := newMesh(t, mesh.Options{Store: store}, map[string]mesh.Source{"s": src})
-		if _, err := m.Build(context.Background()); err != nil {
-			t.Fatal(err)
+	nodeFile := func(dir string) string {
+		m, _ := filepath.Glob(filepath.Join(dir, "nodes-*.snap"))
+		if len(m) != 1 {
+			t.Fatalf("node files %v", m)
 		}
-		p := filepath.Join(dir, "snapshot.v1")
-		data, _ := os.ReadFile(p)
-		switch corrupt {
-		case "truncate":
-			data = data[:len(data)-10]
-		default:
-			data = []byte(corrupt)
-		}
-		os.WriteFile(p, data, 0o644)
-		if _, err := store.Load(context.Background()); !errors.Is(err, mesh.ErrCorruptSnapshot) {
-			t.Errorf("%s: load err %v", corrupt, err)
-		}
-		b, err := m.Build(context.Background())
-		if err != nil {
-			t.Fatalf("%s: %v", corrupt, err)
-		}
-		if b.Report.SnapshotError == "" || b.Graph.Len() != 1 || len(b.Changes.Added) != 1 {
-			t.Errorf("%s: report %+v changes %+v", corrupt, b.Report, b.Changes)
-		}
-		if _, err := store.Load(context.Background()); err != nil {
-			t.Errorf("%s: snapshot not rewritten: %v", corrupt, err)
-		}
+		return m[0]
+	}
+	tests := []struct {
+		name    string
+		corrupt func(dir string)
+		atLoad  bool // Load itself reports it (else only when the nodes are read)
+	}{
+		{"manifest garbage", func(dir string) { os.WriteFile(filepath.Join(dir, "manifest.json"), []byte("garbage"), 0o644) }, true},
+		{"foreign version", func(dir string) {
+			os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(`{"format":"contentmesh-snapshot","version":99}`), 0o644)
+		}, true},
+		{"node file truncated", func(dir string) {
+			p := nodeFile(dir)
+			data, _ := os.ReadFile(p)
+			os.WriteFile(p, data[:len(data)-10], 0o644)
+		}, true},
+		{"node file bit flip", func(dir string) {
+			p := nodeFile(dir)
+			data, _ := os.ReadFile(p)
+			data[len(data)/2] ^= 1
+			os.WriteFile(p, data, 0o644)
+		}, false},
+		{"node file missing", func(dir string) { os.Remove(nodeFile(dir)) }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			store, _ := mesh.NewDirStore(dir)
+			src := mustMem(t, rec("post", "1", "Post", `{"a":1}`))
+			m := newMesh(t, mesh.Options{Store: store}, map[string]mesh.Source{"s": src})
+			if _, err := m.Build(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			src.Put(rec("post", "2", "Post", `{"a":2}`)) // so the next build needs the stored nodes
+			tt.corrupt(dir)
+			snap, err := store.Load(context.Background())
+			if tt.atLoad {
+				if !errors.Is(err, mesh.ErrCorruptSnapshot) {
+					t.Fatalf("load err %v", err)
+				}
+			} else if err != nil || !errors.Is(snap.Load(context.Background()), mesh.ErrCorruptSnapshot) {
+				t.Fatalf("load err %v, nodes not reported corrupt", err)
+			}
+			b, err := m.Build(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.Report.SnapshotError == "" || b.Graph.Len() != 2 || len(b.Changes.Added) != 2 {
+				t.Errorf("report %+v changes %+v", b.Report, b.Changes)
+			}
+			snap, err = store.Load(context.Background())
+			if err != nil || snap.Load(context.Background()) != nil || len(snap.Sources[0].Nodes) != 2 {
+				t.Errorf("snapshot not rewritten: %v", err)
+			}
+		})
+	}
+}
+
+func TestUnchangedRebuildReusesEverything(t *testing.T) {
+	dir := t.TempDir()
+	store, _ := mesh.NewDirStore(filepath.Join(dir, "cache"))
+	cms := mustMem(t,
+		rec("post", "1", "Post", `{"title":"a","productHandles":["mug"],"author":{"$ref":"cms/user/u"}}`),
+		rec("user", "u", "User", `{"name":"U"}`))
+	shop := mustMem(t, rec("product", "9", "Product", `{"handle":"mug"}`))
+	out := filepath.Join(dir, "out")
+	opts := mesh.Options{Store: store, Out: out, Links: []mesh.LinkRule{{From: "Post.productHandles", To: "Product.handle", As: "products"}}}
+	m := newMesh(t, opts, map[string]mesh.Source{"cms": cms, "shop": shop})
+	first, err := m.Build(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstGraph, _ := os.ReadFile(filepath.Join(out, "graph.json"))
+	nodeFiles, _ := filepath.Glob(filepath.Join(dir, "cache", "nodes-*.snap"))
+	nodeInfo, _ := os.Stat(nodeFiles[0])
+	graphInfo, _ := os.Stat(filepath.Join(out, "graph.json"))
+
+	b, err := m.Build(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.Unchanged || !b.Changes.Empty() || b.Report.Nodes != 3 {
+		t.Fatalf("unchanged=%v changes=%+v nodes=%d", b.Unchanged, b.Changes, b.Report.Nodes)
+	}
+	// The node file was not rewritten and the graph files were carried over, not regenerated.
+	nodeFiles2, _ := filepath.Glob(filepath.Join(dir, "cache", "nodes-*.snap"))
+	nodeInfo2, _ := os.Stat(nodeFiles2[0])
+	graphInfo2, _ := os.Stat(filepath.Join(out, "graph.json"))
+	if len(nodeFiles2) != 1 || !os.SameFile(nodeInfo, nodeInfo2) || !os.SameFile(graphInfo, graphInfo2) {
+		t.Errorf("files regenerated on an unchanged build")
+	}
+	changes, _ := os.ReadFile(filepath.Join(out, "changes.json"))
+	if !strings.Contains(string(changes), `"added": []`) {
+		t.Errorf("changes.json not rewritten: %s", changes)
+	}
+	// The lazy graph is the same graph, link fields and backrefs included.
+	var a, c []string
+	for n := range first.Graph.Nodes() {
+		a = append(a, n.ID+" "+n.Digest+" "+fmt.Sprint(n.Backrefs))
+	}
+	for n := range b.Graph.Nodes() {
+		c = append(c, n.ID+" "+n.Digest+" "+fmt.Sprint(n.Backrefs))
+	}
+	if !slices.Equal(a, c) || b.Graph.Err() != nil {
+		t.Errorf("lazy graph differs:\n%v\n%v (%v)", a, c, b.Graph.Err())
+	}
+	// A touched output folder is regenerated in full.
+	os.WriteFile(filepath.Join(out, "graph.json"), []byte("{}"), 0o644)
+	b, err = m.Build(context.Background())
+	if err != nil || !b.Unchanged {
+		t.Fatal(err)
+	}
+	again, _ := os.ReadFile(filepath.Join(out, "graph.json"))
+	if !bytes.Equal(again, firstGraph) {
+		t.Errorf("graph.json not regenerated after it was modified")
+	}
+	// A change after unchanged builds is seen against the right base.
+	shop.Put(rec("product", "9", "Product", `{"handle":"mug","title":"Mug"}`))
+	b, err = m.Build(context.Background())
+	if err != nil || b.Unchanged {
+		t.Fatal(err)
+	}
+	if want := []string{"shop/product/9"}; !slices.Equal(b.Changes.Updated, want) {
+		t.Errorf("updated %v, want %v", b.Changes.Updated, want)
 	}
 }
 

@@ -42,6 +42,31 @@ type Snapshot struct {
 	Version   int
 	CreatedAt time.Time
 	Sources   []SourceSnapshot // sorted by Name
+	// Fingerprint identifies the engine settings that shape the graph (link rules): a build whose
+	// fingerprint differs cannot reuse this snapshot's graph unchanged.
+	Fingerprint string
+	// NodesKey identifies the stored node set (a content address), when the store keeps nodes apart
+	// from the rest; a build that changes no node hands it back so the store need not rewrite them.
+	NodesKey string
+	// Outputs describes the output folder written from this snapshot, so that an unchanged build can
+	// reuse its files.
+	Outputs *OutputStamp
+	// Load, when set, fills every source's Nodes, which the store left unloaded (Count says how many
+	// there are). The engine calls it only when it needs the nodes.
+	Load func(ctx context.Context) error
+}
+
+// OutputStamp records the files of an output folder that depend only on the graph.
+type OutputStamp struct {
+	Dir   string      `json:"dir"`
+	Files []FileStamp `json:"files"`
+}
+
+// FileStamp is one file's size and modification time, as written.
+type FileStamp struct {
+	Name    string `json:"name"`
+	Size    int64  `json:"size"`
+	ModTime int64  `json:"mtimeNs"`
 }
 
 // SourceSnapshot is one source's part of a snapshot.
@@ -50,7 +75,10 @@ type SourceSnapshot struct {
 	Kind string
 	// Cursor is what the source's last successful Fetch returned.
 	Cursor json.RawMessage
-	// Nodes are the source's nodes as emitted (before link rules), sorted by ID.
+	// Count is the number of nodes.
+	Count int
+	// Nodes are the source's nodes as emitted (before link rules), sorted by ID; nil until loaded when
+	// the snapshot has a Load function.
 	Nodes []*Node
 	// Linked maps the IDs of nodes that link rules changed to their final digest.
 	Linked map[string]string
@@ -69,9 +97,22 @@ func (s *Snapshot) source(name string) *SourceSnapshot {
 	return nil
 }
 
-// DirStore is a Store in a local directory: one file, snapshot.v1, in the EncodeSnapshot format
-// (JSON lines with a SHA-256 trailer).
-// Save writes a temporary file, syncs it and renames it over the old one.
+// ensureNodes loads the nodes of a lazily loaded snapshot.
+func (s *Snapshot) ensureNodes(ctx context.Context) error {
+	if s == nil || s.Load == nil {
+		return nil
+	}
+	load := s.Load
+	s.Load = nil
+	return load(ctx)
+}
+
+// DirStore is a Store in a local directory. manifest.json is the commit point: it holds the cursors,
+// counts and output stamps, and names the node file nodes-<sha256>.snap (EncodeSnapshot format,
+// content-addressed: an unchanged node set is never rewritten). Save writes the node file first,
+// then replaces manifest.json atomically (temporary file, fsync, rename), then removes node files no
+// manifest names. Load reads only the manifest; nodes are read when the engine needs them. One
+// DirStore must not be shared by builds running at the same time.
 type DirStore struct {
 	Dir string
 }
@@ -86,22 +127,91 @@ func NewDirStore(dir string) (*DirStore, error) {
 	return &DirStore{Dir: dir}, nil
 }
 
-func (d *DirStore) path() string { return filepath.Join(d.Dir, "snapshot.v1") }
+func (d *DirStore) manifestPath() string { return filepath.Join(d.Dir, "manifest.json") }
+
+// manifest is the JSON form of manifest.json.
+type manifest struct {
+	Format      string           `json:"format"`
+	Version     int              `json:"version"`
+	CreatedAt   time.Time        `json:"createdAt"`
+	Fingerprint string           `json:"fingerprint"`
+	Nodes       manifestNodes    `json:"nodes"`
+	Outputs     *OutputStamp     `json:"outputs,omitempty"`
+	Sources     []manifestSource `json:"sources"`
+}
+
+type manifestNodes struct {
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+}
+
+type manifestSource struct {
+	Name   string            `json:"name"`
+	Kind   string            `json:"kind"`
+	Cursor json.RawMessage   `json:"cursor,omitempty"`
+	Count  int               `json:"nodes"`
+	Linked map[string]string `json:"linked,omitempty"`
+}
 
 // Load implements Store.
 func (d *DirStore) Load(ctx context.Context) (*Snapshot, error) {
-	data, err := os.ReadFile(d.path())
+	data, err := os.ReadFile(d.manifestPath())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, ErrNoSnapshot
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read snapshot %s: %w", d.path(), err)
+		return nil, fmt.Errorf("read snapshot %s: %w", d.manifestPath(), err)
 	}
-	s, err := DecodeSnapshot(data)
-	if err != nil {
-		return nil, fmt.Errorf("snapshot %s: %w", d.path(), err)
+	var m manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w: %v", d.manifestPath(), ErrCorruptSnapshot, err)
+	}
+	if m.Format != snapshotFormat {
+		return nil, fmt.Errorf("snapshot %s: %w: not a contentmesh snapshot", d.manifestPath(), ErrCorruptSnapshot)
+	}
+	if m.Version != SnapshotVersion {
+		return nil, fmt.Errorf("snapshot %s: %w: format version %d, this build reads %d", d.manifestPath(), ErrCorruptSnapshot, m.Version, SnapshotVersion)
+	}
+	if !validNodesFile(m.Nodes.File) {
+		return nil, fmt.Errorf("snapshot %s: %w: bad node file name %q", d.manifestPath(), ErrCorruptSnapshot, m.Nodes.File)
+	}
+	nodesPath := filepath.Join(d.Dir, m.Nodes.File)
+	st, err := os.Stat(nodesPath)
+	if err != nil || st.Size() != m.Nodes.Size {
+		return nil, fmt.Errorf("snapshot %s: %w: node file %s missing or of the wrong size", d.manifestPath(), ErrCorruptSnapshot, m.Nodes.File)
+	}
+	s := &Snapshot{Version: m.Version, CreatedAt: m.CreatedAt, Fingerprint: m.Fingerprint, NodesKey: m.Nodes.File, Outputs: m.Outputs}
+	for _, ms := range m.Sources {
+		s.Sources = append(s.Sources, SourceSnapshot{Name: ms.Name, Kind: ms.Kind, Cursor: ms.Cursor, Count: ms.Count, Linked: ms.Linked})
+	}
+	s.Load = func(ctx context.Context) error {
+		data, err := os.ReadFile(nodesPath)
+		if err != nil {
+			return fmt.Errorf("snapshot %s: %w", nodesPath, err)
+		}
+		sum := sha256.Sum256(data)
+		if hex.EncodeToString(sum[:]) != m.Nodes.SHA256 {
+			return fmt.Errorf("snapshot %s: %w: checksum mismatch", nodesPath, ErrCorruptSnapshot)
+		}
+		stored, err := DecodeSnapshot(data)
+		if err != nil {
+			return fmt.Errorf("snapshot %s: %w", nodesPath, err)
+		}
+		for i := range s.Sources {
+			src := stored.source(s.Sources[i].Name)
+			if src == nil || len(src.Nodes) != s.Sources[i].Count {
+				return fmt.Errorf("snapshot %s: %w: source %q does not match the manifest", nodesPath, ErrCorruptSnapshot, s.Sources[i].Name)
+			}
+			s.Sources[i].Nodes = src.Nodes
+		}
+		return nil
 	}
 	return s, nil
+}
+
+func validNodesFile(name string) bool {
+	return strings.HasPrefix(name, "nodes-") && strings.HasSuffix(name, ".snap") && !strings.ContainsAny(name, `/\`) && len(name) < 128
 }
 
 // Save implements Store.
@@ -109,7 +219,122 @@ func (d *DirStore) Save(ctx context.Context, s *Snapshot) error {
 	if err := os.MkdirAll(d.Dir, 0o755); err != nil {
 		return fmt.Errorf("snapshot dir: %w", err)
 	}
-	return writeFileAtomic(d.path(), func(w io.Writer) error { return EncodeSnapshot(w, s) })
+	m := manifest{Format: snapshotFormat, Version: SnapshotVersion, CreatedAt: s.CreatedAt.UTC(), Fingerprint: s.Fingerprint, Outputs: s.Outputs}
+	for _, src := range s.Sources {
+		cursor := src.Cursor
+		if len(cursor) > 0 {
+			c, _, err := Canonicalize(cursor)
+			if err != nil {
+				return fmt.Errorf("source %q: cursor is not JSON: %w", src.Name, err)
+			}
+			cursor = c
+		}
+		count := src.Count
+		if src.Nodes != nil || s.Load == nil {
+			count = len(src.Nodes)
+		}
+		m.Sources = append(m.Sources, manifestSource{Name: src.Name, Kind: src.Kind, Cursor: cursor, Count: count, Linked: src.Linked})
+	}
+	// The node file: reused when the snapshot still has it unloaded (nothing changed), else written.
+	if s.Load != nil && validNodesFile(s.NodesKey) {
+		st, err := os.Stat(filepath.Join(d.Dir, s.NodesKey))
+		if err == nil {
+			sum, err := fileSHA(filepath.Join(d.Dir, s.NodesKey), st.Size())
+			if err == nil {
+				m.Nodes = manifestNodes{File: s.NodesKey, SHA256: sum, Size: st.Size()}
+			}
+		}
+	}
+	if m.Nodes.File == "" {
+		if err := s.ensureNodes(ctx); err != nil {
+			return err
+		}
+		nodes, err := d.writeNodes(s)
+		if err != nil {
+			return err
+		}
+		m.Nodes = nodes
+		s.NodesKey = nodes.File
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(d.manifestPath(), func(w io.Writer) error { _, err := w.Write(append(data, '\n')); return err }); err != nil {
+		return err
+	}
+	d.removeUnreferenced(m.Nodes.File)
+	return nil
+}
+
+// fileSHA returns the SHA-256 of a node file: the one recorded in the current manifest when it names
+// this file with this size (no rehash), else computed.
+func fileSHA(path string, size int64) (string, error) {
+	name := filepath.Base(path)
+	sum := strings.TrimSuffix(strings.TrimPrefix(name, "nodes-"), ".snap")
+	if len(sum) == 64 {
+		return sum, nil // content-addressed: the name is the checksum
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:]), nil
+}
+
+// writeNodes writes the node file (cursors and times left out, so equal node sets give equal
+// bytes) under its content address.
+func (d *DirStore) writeNodes(s *Snapshot) (manifestNodes, error) {
+	bare := &Snapshot{CreatedAt: time.Unix(0, 0), Sources: make([]SourceSnapshot, len(s.Sources))}
+	for i, src := range s.Sources {
+		bare.Sources[i] = SourceSnapshot{Name: src.Name, Kind: src.Kind, Nodes: src.Nodes, Linked: src.Linked}
+	}
+	f, err := os.CreateTemp(d.Dir, ".nodes.tmp-*")
+	if err != nil {
+		return manifestNodes{}, err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	h := sha256.New()
+	bw := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
+	err = EncodeSnapshot(bw, bare)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return manifestNodes{}, err
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	name := "nodes-" + sum + ".snap"
+	st, err := os.Stat(tmp)
+	if err != nil {
+		return manifestNodes{}, err
+	}
+	if err := os.Rename(tmp, filepath.Join(d.Dir, name)); err != nil {
+		return manifestNodes{}, err
+	}
+	return manifestNodes{File: name, SHA256: sum, Size: st.Size()}, nil
+}
+
+// removeUnreferenced deletes node files other than keep, and leftovers of interrupted saves.
+func (d *DirStore) removeUnreferenced(keep string) {
+	entries, err := os.ReadDir(d.Dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		n := e.Name()
+		if (validNodesFile(n) && n != keep) || strings.HasPrefix(n, ".nodes.tmp-") || n == "snapshot.v1" {
+			os.Remove(filepath.Join(d.Dir, n))
+		}
+	}
 }
 
 // EncodeSnapshot writes s in the snapshot format: a header line (format, version, creation time),

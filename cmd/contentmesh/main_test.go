@@ -117,7 +117,7 @@ func TestBuild(t *testing.T) {
 	if !strings.Contains(string(graph), `"productRefs":[{"$ref":"shop/product/1"}]`) {
 		t.Errorf("link rule not applied:\n%s", graph)
 	}
-	if _, err := os.Stat(filepath.Join(f.dir, "cache", "snapshot.v1")); err != nil {
+	if _, err := os.Stat(filepath.Join(f.dir, "cache", "manifest.json")); err != nil {
 		t.Errorf("no snapshot: %v", err)
 	}
 	if strings.Contains(string(graph)+out+errs, "s3cret-token") {

@@ -125,7 +125,9 @@ func TestScenariosSmall(t *testing.T) {
 				t.Errorf("changed rebuild: %+v", r)
 			}
 		}},
-		{Scenario{Name: "ratelimit", Providers: []Spec{{Items: 60, PageSize: 5, Style: Offset, RateLimit: 6}}, Concurrency: 4}, func(t *testing.T, r Result) {
+		// The client waits for the reset (about a second); a client that ignored it would retry after
+		// its backoff (250 ms), well past the 50 ms allowed for requests already in flight.
+		{Scenario{Name: "ratelimit", Providers: []Spec{{Items: 60, PageSize: 5, Style: Offset, RateLimit: 6, InFlightGrace: 50 * time.Millisecond}}, Concurrency: 4}, func(t *testing.T, r Result) {
 			if r.Throttled == 0 || r.Early != 0 || r.Nodes != 60 {
 				t.Errorf("rate limit: %+v", r)
 			}

@@ -26,6 +26,7 @@ type Spec struct {
 	Latency                    time.Duration
 	Style                      Style
 	RateLimit                  int
+	InFlightGrace              time.Duration
 	Sync                       bool
 }
 
@@ -97,7 +98,7 @@ func Run(ctx context.Context, s Scenario, dir string) (Result, error) {
 	var sources []*Source
 	for i, sp := range s.Providers {
 		p := &Provider{Items: sp.Items, PageSize: sp.PageSize, ItemBytes: sp.ItemBytes, Latency: sp.Latency,
-			Style: sp.Style, RateLimit: sp.RateLimit, Sync: sp.Sync}
+			Style: sp.Style, RateLimit: sp.RateLimit, Sync: sp.Sync, InFlightGrace: sp.InFlightGrace}
 		providers[i] = p
 		srv := httptest.NewServer(p)
 		defer srv.Close()
