@@ -12,8 +12,7 @@ import (
 // Graph is the merged, read-only content graph of a build: nodes in ID order, with refs and backrefs
 // resolved. It is safe for concurrent reads.
 type Graph struct {
-	nodes  []*Node // sorted by ID
-	byID   map[string]*Node
+	nodes  []*Node            // sorted by ID
 	byType map[string][]*Node // each sorted by ID
 	types  []string
 
@@ -41,10 +40,6 @@ func (g *Graph) ensure() {
 			nodes = nil
 		}
 		g.nodes = nodes
-		g.byID = make(map[string]*Node, len(nodes))
-		for _, n := range nodes {
-			g.byID[n.ID] = n
-		}
 		g.index()
 		g.fillBackrefs()
 	})
@@ -61,22 +56,25 @@ func (g *Graph) Err() error {
 // or a graph.json). Backrefs are recomputed from the refs. Nodes are sorted by ID; duplicates keep
 // the last one.
 func NewGraph(nodes []*Node) *Graph {
-	g := &Graph{byID: make(map[string]*Node, len(nodes))}
-	for _, n := range nodes {
-		g.byID[n.ID] = n
-	}
-	g.nodes = make([]*Node, 0, len(g.byID))
-	for _, n := range g.byID {
-		g.nodes = append(g.nodes, n)
-	}
+	g := &Graph{nodes: slices.Clone(nodes)}
 	g.index()
 	g.fillBackrefs()
 	return g
 }
 
-// index sorts the nodes and builds the type index.
+// index sorts the nodes by ID (dropping all but the last of duplicate IDs) and builds the type
+// index. Lookups by ID are binary searches over the sorted nodes: no map of every ID is kept.
 func (g *Graph) index() {
-	slices.SortFunc(g.nodes, func(a, b *Node) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortStableFunc(g.nodes, func(a, b *Node) int { return strings.Compare(a.ID, b.ID) })
+	out := g.nodes[:0]
+	for i, n := range g.nodes {
+		if i+1 < len(g.nodes) && g.nodes[i+1].ID == n.ID {
+			continue
+		}
+		out = append(out, n)
+	}
+	clear(g.nodes[len(out):])
+	g.nodes = out
 	g.byType = make(map[string][]*Node)
 	for _, n := range g.nodes {
 		g.byType[n.Type] = append(g.byType[n.Type], n)
@@ -88,24 +86,40 @@ func (g *Graph) index() {
 	slices.Sort(g.types)
 }
 
+// indexOf returns the position of the node with the given ID.
+func (g *Graph) indexOf(id string) (int, bool) {
+	return slices.BinarySearchFunc(g.nodes, id, func(n *Node, id string) int { return strings.Compare(n.ID, id) })
+}
+
+// find returns the node with the given ID, or nil.
+func (g *Graph) find(id string) *Node {
+	if i, ok := g.indexOf(id); ok {
+		return g.nodes[i]
+	}
+	return nil
+}
+
 // fillBackrefs sets every node's Backrefs from all refs, ordered by referring ID then field.
 func (g *Graph) fillBackrefs() {
-	counts := make(map[*Node]int)
+	counts := make([]int32, len(g.nodes))
 	for _, n := range g.nodes {
 		n.Backrefs = nil
 		for _, r := range n.Refs {
-			if t := g.byID[r.To]; t != nil {
-				counts[t]++
+			if i, ok := g.indexOf(r.To); ok {
+				counts[i]++
 			}
 		}
 	}
-	for t, c := range counts {
-		t.Backrefs = make([]Backref, 0, c)
+	for i, c := range counts {
+		if c > 0 {
+			g.nodes[i].Backrefs = make([]Backref, 0, c)
+		}
 	}
 	// g.nodes is in ID order, so appending while walking it keeps backrefs sorted by From.
 	for _, n := range g.nodes {
 		for _, r := range n.Refs {
-			if t := g.byID[r.To]; t != nil {
+			if i, ok := g.indexOf(r.To); ok {
+				t := g.nodes[i]
 				t.Backrefs = append(t.Backrefs, Backref{Field: r.Field, From: n.ID})
 			}
 		}
@@ -121,8 +135,8 @@ func (g *Graph) Len() int {
 // Get returns the node with the given ID.
 func (g *Graph) Get(id string) (*Node, bool) {
 	g.ensure()
-	n, ok := g.byID[id]
-	return n, ok
+	n := g.find(id)
+	return n, n != nil
 }
 
 // Nodes iterates over all nodes in ID order.
@@ -174,7 +188,7 @@ func (g *Graph) Refs(n *Node, field string) iter.Seq[*Node] {
 			if field != "" && r.Field != field {
 				continue
 			}
-			if t, ok := g.byID[r.To]; ok && !yield(t) {
+			if t := g.find(r.To); t != nil && !yield(t) {
 				return
 			}
 		}
@@ -190,7 +204,7 @@ func (g *Graph) Backrefs(n *Node, field string) iter.Seq[*Node] {
 			if field != "" && b.Field != field {
 				continue
 			}
-			if f, ok := g.byID[b.From]; ok && !yield(f) {
+			if f := g.find(b.From); f != nil && !yield(f) {
 				return
 			}
 		}
@@ -201,8 +215,8 @@ func (g *Graph) Backrefs(n *Node, field string) iter.Seq[*Node] {
 // exist when the node does not.
 func (g *Graph) Query(id, path string) gjson.Result {
 	g.ensure()
-	n, ok := g.byID[id]
-	if !ok {
+	n := g.find(id)
+	if n == nil {
 		return gjson.Result{}
 	}
 	return n.Get(path)
@@ -214,7 +228,7 @@ func (g *Graph) Dangling() []DanglingRef {
 	var out []DanglingRef
 	for _, n := range g.nodes {
 		for _, r := range n.Refs {
-			if _, ok := g.byID[r.To]; !ok {
+			if g.find(r.To) == nil {
 				out = append(out, DanglingRef{From: n.ID, Field: r.Field, To: r.To})
 			}
 		}

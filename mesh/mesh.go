@@ -238,6 +238,7 @@ func (m *Mesh) Build(ctx context.Context) (*Build, error) {
 			}
 		case r.col != nil:
 			r.nodes = mergeSource(r.col, r.delta, ps)
+			r.col = nil // let the emitted map go
 		}
 		next.Sources = append(next.Sources, SourceSnapshot{Name: r.name, Kind: r.kind, Cursor: r.cursor, Nodes: r.nodes, Count: len(r.nodes)})
 		all = append(all, r.nodes...)
@@ -436,25 +437,20 @@ func sortedNodes(m map[string]*Node) []*Node {
 // assemble builds the graph from all sources' nodes: link rules, backrefs, dangling refs. Nodes that
 // link rules change are copied, so snapshot nodes keep their emitted form.
 func (m *Mesh) assemble(all []*Node) (*Graph, map[string]string, []DanglingRef, error) {
-	g := &Graph{nodes: all, byID: make(map[string]*Node, len(all))}
-	for _, n := range all {
-		g.byID[n.ID] = n
-	}
+	g := &Graph{nodes: all}
 	linked := map[string]string{}
 	var linkDangling []DanglingRef
 	if len(m.links) > 0 {
-		g.index()
 		targets := map[string]bool{}
 		for _, l := range m.links {
 			targets[l.fromType] = true
 		}
-		// Copy the nodes that rules may change.
+		// Copy the nodes that rules may change, so snapshot nodes keep their emitted form.
 		for i, n := range g.nodes {
 			if targets[n.Type] {
 				c := *n
 				c.Refs = slices.Clone(n.Refs)
 				g.nodes[i] = &c
-				g.byID[n.ID] = &c
 			}
 		}
 		g.index()
@@ -469,8 +465,9 @@ func (m *Mesh) assemble(all []*Node) (*Graph, map[string]string, []DanglingRef, 
 				linked[n.ID] = n.Digest
 			}
 		}
+	} else {
+		g.index()
 	}
-	g.index()
 	g.fillBackrefs()
 	dangling := append(g.Dangling(), linkDangling...)
 	slices.SortStableFunc(dangling, func(a, b DanglingRef) int {
