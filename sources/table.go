@@ -3,7 +3,11 @@ package sources
 import (
 	"path/filepath"
 
+	"github.com/contentmesh/contentmesh/sources/auth0"
+	"github.com/contentmesh/contentmesh/sources/clerk"
 	"github.com/contentmesh/contentmesh/sources/files"
+	"github.com/contentmesh/contentmesh/sources/okta"
+	"github.com/contentmesh/contentmesh/sources/ory"
 	"github.com/contentmesh/contentmesh/sources/rest"
 )
 
@@ -17,5 +21,10 @@ func Registry() []Factory {
 			}
 		}),
 		adapter("rest", "any JSON API, configured with gjson paths", rest.New, nil),
+		// auth
+		adapter("auth0", "Auth0 users, roles and organizations (Management API v2)", auth0.New, nil),
+		adapter("clerk", "Clerk users, organizations and memberships (Backend API)", clerk.New, nil),
+		adapter("okta", "Okta users and groups (Management API)", okta.New, nil),
+		adapter("ory", "Ory Kratos / Ory Network identities (admin API)", ory.New, nil),
 	}
 }
