@@ -215,12 +215,17 @@ type Response struct {
 	// Attempts is how many attempts the request took.
 	Attempts int
 
-	url *url.URL // unredacted, for resolving relative links
+	url     *url.URL // unredacted, for resolving relative links
+	secrets secrets  // values to scrub from messages built from the body
 }
 
 // Get evaluates a gjson path on the body. Call it on a body checked by DoJSON or GetJSON: gjson does
 // not validate.
 func (r *Response) Get(path string) gjson.Result { return gjson.GetBytes(r.Body, path) }
+
+// Scrub removes from text the secret values this response's request carried (credential header
+// values, secret query parameters), for messages built from a response body.
+func (r *Response) Scrub(text string) string { return r.secrets.scrub(text) }
 
 // Resolve resolves a URL reference (a Link header target, a "next" URL in a body) against the URL
 // that answered.
@@ -678,6 +683,7 @@ func (c *Client) response(cl *call, a attempt, attempts int) *Response {
 		Attempts:     attempts,
 		url:          cl.u,
 		URL:          cl.redacted,
+		secrets:      cl.secrets,
 	}
 	if a.resp.Request != nil && a.resp.Request.URL != nil && a.resp.Request.URL.String() != cl.u.String() {
 		r.url = a.resp.Request.URL // redirected

@@ -130,7 +130,7 @@ func (c *Client) graphQL(ctx context.Context, endpoint, query string, variables 
 	}
 	ge := &GraphQLError{Source: c.cfg.Source, Method: http.MethodPost, URL: resp.URL}
 	for _, e := range errs.Array() {
-		msg := oneLine(e.Get("message").String())
+		msg := oneLine(resp.Scrub(e.Get("message").String()))
 		if msg == "" {
 			msg = "(no message)"
 		}
@@ -139,7 +139,7 @@ func (c *Client) graphQL(ctx context.Context, endpoint, query string, variables 
 			code = e.Get("extensions.exception.code").String() // Vendure
 		}
 		ge.Messages = append(ge.Messages, msg)
-		ge.Codes = append(ge.Codes, oneLine(code))
+		ge.Codes = append(ge.Codes, oneLine(resp.Scrub(code)))
 	}
 	if d := resp.Get("data"); d.Exists() && d.Type != gjson.Null {
 		ge.Partial = true

@@ -80,3 +80,20 @@ func TestIdenticalGetsShareOneRequest(t *testing.T) {
 		}
 	})
 }
+
+func TestGraphQLErrorMessagesAreScrubbed(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"errors":[{"message":"No channel with the token \"chan-s3cret\" exists","extensions":{"code":"CHANNEL_NOT_FOUND"}}],"data":null}`))
+	}))
+	defer srv.Close()
+	c, _ := New(Config{Source: "shop", BaseURL: srv.URL, Auth: func(r *http.Request) error {
+		r.Header.Set("vendure-token", "chan-s3cret")
+		return nil
+	}}, Options{})
+	defer c.CloseIdleConnections()
+	_, err := c.GraphQL(context.Background(), "/shop-api", "{ products { totalItems } }", nil)
+	if err == nil || strings.Contains(err.Error(), "chan-s3cret") || !strings.Contains(err.Error(), "CHANNEL_NOT_FOUND") {
+		t.Errorf("err = %v", err)
+	}
+}
