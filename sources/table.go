@@ -6,9 +6,12 @@ import (
 	"github.com/contentmesh/contentmesh/sources/auth0"
 	"github.com/contentmesh/contentmesh/sources/clerk"
 	"github.com/contentmesh/contentmesh/sources/files"
+	"github.com/contentmesh/contentmesh/sources/ghost"
 	"github.com/contentmesh/contentmesh/sources/okta"
 	"github.com/contentmesh/contentmesh/sources/ory"
 	"github.com/contentmesh/contentmesh/sources/rest"
+	"github.com/contentmesh/contentmesh/sources/sanity"
+	"github.com/contentmesh/contentmesh/sources/storyblok"
 )
 
 // Registry returns the table of adapters, one entry per config type. It is built on each call: there
@@ -21,6 +24,10 @@ func Registry() []Factory {
 			}
 		}),
 		adapter("rest", "any JSON API, configured with gjson paths", rest.New, nil),
+		// headless CMS
+		adapter("sanity", "Sanity Content Lake documents and assets (GROQ query API)", sanity.New, nil),
+		adapter("storyblok", "Storyblok stories and assets (Content Delivery API v2)", storyblok.New, nil),
+		adapter("ghost", "Ghost posts, pages, authors and tags (Content API)", ghost.New, nil),
 		// auth
 		adapter("auth0", "Auth0 users, roles and organizations (Management API v2)", auth0.New, nil),
 		adapter("clerk", "Clerk users, organizations and memberships (Backend API)", clerk.New, nil),

@@ -216,7 +216,7 @@ func TestConfigErrorsSendNoRequest(t *testing.T) {
 	}
 	os.WriteFile(cfg, []byte("sources:\n  - name: x\n    type: nosuch\n"), 0o644)
 	code, _, errs = runCLI([]string{"validate", "-config", cfg}, nil)
-	if code != exitUsage || !strings.Contains(errs, `unknown type "nosuch"`) || !strings.Contains(errs, "files, okta, ory, rest") {
+	if code != exitUsage || !strings.Contains(errs, `unknown type "nosuch"`) || !strings.Contains(errs, "(known: ") || !strings.Contains(errs, " files, ") || !strings.Contains(errs, " rest") {
 		t.Errorf("exit %d: %s", code, errs)
 	}
 }
