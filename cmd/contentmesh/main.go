@@ -2,8 +2,12 @@
 //
 // Usage:
 //
-//	contentmesh build    [-config mesh.yaml] [-out DIR] [-full] [-quiet] [-v]
+//	contentmesh build    [-config mesh.yaml] [-out DIR] [-full] [-quiet] [-json] [-v]
 //	contentmesh validate [-config mesh.yaml]
+//	contentmesh schema   [-config mesh.yaml | -out DIR] [-go FILE [-package NAME]] [-json]
+//	contentmesh query    [-config mesh.yaml | -out DIR] [-pretty | -compact] [-raw] '<gjson path>'
+//	contentmesh diff     [-config mesh.yaml | -out DIR] [-json]
+//	contentmesh demo     [-dir DIR]
 //
 // Exit codes: 0 built, 1 a source failed or bad input, 2 bad usage or config.
 package main
@@ -14,15 +18,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
+
+	"golang.org/x/term"
 
 	"github.com/contentmesh/contentmesh/internal/config"
+	"github.com/contentmesh/contentmesh/internal/demo"
 	"github.com/contentmesh/contentmesh/mesh"
 	"github.com/contentmesh/contentmesh/sources"
 )
@@ -44,30 +51,132 @@ func main() {
 const usage = `contentmesh pulls content from many APIs into one content graph.
 
 Usage:
-  contentmesh build    [-config mesh.yaml] [-out DIR] [-full] [-quiet] [-v]
+  contentmesh build    [-config mesh.yaml] [-out DIR] [-full] [-quiet] [-json] [-v]
   contentmesh validate [-config mesh.yaml]
+  contentmesh schema   [-config mesh.yaml | -out DIR] [-go FILE [-package NAME]] [-json]
+  contentmesh query    [-config mesh.yaml | -out DIR] [-pretty | -compact] [-raw] '<gjson path>'
+  contentmesh diff     [-config mesh.yaml | -out DIR] [-json]
+  contentmesh demo     [-dir DIR]
 
 Run "contentmesh <command> -h" for a command's flags.
 `
 
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
+	c := &cli{stdout: stdout, stderr: stderr, lookup: lookup, isTerminal: isTerminal}
+	return c.run(ctx, args)
+}
+
+// cli is one invocation's surroundings: where output goes, the environment, and how to tell a
+// terminal (tests replace it to drive the live progress display).
+type cli struct {
+	stdout, stderr io.Writer
+	lookup         func(string) (string, bool)
+	isTerminal     func(w io.Writer) bool
+	bars           barsOptions
+}
+
+func (c *cli) run(ctx context.Context, args []string) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(c.stderr, usage)
 		return exitUsage
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "build":
-		return cmdBuild(ctx, rest, stdout, stderr, lookup)
+		return c.cmdBuild(ctx, rest)
 	case "validate":
-		return cmdValidate(rest, stdout, stderr, lookup)
+		return c.cmdValidate(rest)
+	case "schema":
+		return c.cmdSchema(rest)
+	case "query":
+		return c.cmdQuery(rest)
+	case "diff":
+		return c.cmdDiff(rest)
+	case "demo":
+		return c.cmdDemo(ctx, rest)
 	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(c.stdout, usage)
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "contentmesh: unknown command %q\n\n%s", cmd, usage)
+		fmt.Fprintf(c.stderr, "contentmesh: unknown command %q\n\n%s", cmd, usage)
 		return exitUsage
+	}
+}
+
+// isTerminal reports whether w is a terminal device.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// interactive reports whether live progress may be drawn on w: a terminal, not in CI (CI set to
+// anything but "false" or "0"), and not TERM=dumb.
+func (c *cli) interactive(w io.Writer) bool {
+	if v, ok := c.lookup("CI"); ok && v != "" && v != "false" && v != "0" {
+		return false
+	}
+	if v, _ := c.lookup("TERM"); v == "dumb" {
+		return false
+	}
+	return c.isTerminal(w)
+}
+
+// termWidth is the width of the terminal w (barsOptions.width when set); 0 when unknown, as on
+// pseudo-terminals that report no size, where bars cannot be drawn.
+func (c *cli) termWidth(w io.Writer) int {
+	if c.bars.width > 0 {
+		return c.bars.width
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return 0
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return width
+}
+
+// fail prints an error the way every command does and returns code.
+func (c *cli) fail(code int, err error) int {
+	fmt.Fprintf(c.stderr, "contentmesh: %v\n", err)
+	return code
+}
+
+// flags makes a command's flag set, writing its help to stderr.
+func (c *cli) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	return fs
+}
+
+// parseFailed is the exit code after a flag error: 0 for -h (the help was asked for), 2 otherwise.
+func parseFailed(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitUsage
+}
+
+// parseInterspersed parses flags that may come before or after the positional arguments (a query
+// path first, then -out), and returns the positional ones. "--" ends the flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
 }
 
@@ -107,152 +216,97 @@ func load(path string, lookup func(string) (string, bool)) (*loaded, error) {
 
 // resolve makes a config path absolute against the config file's directory.
 func (l *loaded) resolve(p, def string) string {
+	return resolveIn(l.file.Dir, p, def)
+}
+
+func resolveIn(dir, p, def string) string {
 	if p == "" {
 		p = def
 	}
 	if filepath.IsAbs(p) {
 		return p
 	}
-	return filepath.Join(l.file.Dir, p)
+	return filepath.Join(dir, p)
 }
 
-func cmdValidate(args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// outputFlags are the -config and -out flags of the commands that read the last build's output
+// folder (schema, query, diff).
+type outputFlags struct {
+	fs     *flag.FlagSet
+	config *string
+	out    *string
+}
+
+func addOutputFlags(fs *flag.FlagSet) *outputFlags {
+	return &outputFlags{
+		fs:     fs,
+		config: fs.String("config", "mesh.yaml", "config file whose out folder to read"),
+		out:    fs.String("out", "", "output folder of the last build (overrides the config)"),
+	}
+}
+
+// dir finds the output folder: -out; else the config's out (secrets in the config need not be set:
+// nothing is fetched); else, when there is no mesh.yaml and -config was not given, ./.mesh.
+func (o *outputFlags) dir(lookup func(string) (string, bool)) (string, error) {
+	if *o.out != "" {
+		return *o.out, nil
+	}
+	explicit := false
+	o.fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+	lenient := func(k string) (string, bool) {
+		v, _ := lookup(k)
+		return v, true
+	}
+	f, err := config.Load(*o.config, lenient)
+	if err != nil {
+		if !explicit && errors.Is(err, fs.ErrNotExist) {
+			return ".mesh", nil
+		}
+		return "", err
+	}
+	return resolveIn(f.Dir, f.Out, ".mesh"), nil
+}
+
+func (c *cli) cmdValidate(args []string) int {
+	fs := c.flags("validate")
 	cfgPath := fs.String("config", "mesh.yaml", "config file")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return parseFailed(err)
 	}
-	l, err := load(*cfgPath, lookup)
+	l, err := load(*cfgPath, c.lookup)
 	if err != nil {
-		fmt.Fprintf(stderr, "contentmesh: %v\n", err)
-		return exitUsage
+		return c.fail(exitUsage, err)
 	}
-	fmt.Fprintf(stdout, "%s: ok, %d sources, %d link rules\n", *cfgPath, len(l.sources), len(l.file.Links))
+	fmt.Fprintf(c.stdout, "%s: ok, %d sources, %d link rules\n", *cfgPath, len(l.sources), len(l.file.Links))
 	return exitOK
 }
 
-func cmdBuild(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
-	fs := flag.NewFlagSet("build", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "mesh.yaml", "config file")
-	out := fs.String("out", "", "output folder (default: the config's out, or .mesh)")
-	full := fs.Bool("full", false, "ignore stored cursors and fetch everything")
-	quiet := fs.Bool("quiet", false, "print nothing but errors")
-	verbose := fs.Bool("v", false, "log every source's diagnostics")
+func (c *cli) cmdDemo(ctx context.Context, args []string) int {
+	fs := c.flags("demo")
+	dir := fs.String("dir", ".", "folder to build the demo in (it writes DIR/.mesh and DIR/.mesh-cache)")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return parseFailed(err)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "contentmesh build: unexpected argument %q\n", fs.Arg(0))
+		fmt.Fprintf(c.stderr, "contentmesh demo: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
-	l, err := load(*cfgPath, lookup)
-	if err != nil {
-		fmt.Fprintf(stderr, "contentmesh: %v\n", err)
-		return exitUsage
-	}
-	level := slog.LevelWarn
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	if *quiet {
-		level = slog.LevelError
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	outDir := *out
-	if outDir == "" {
-		outDir = l.resolve(l.file.Out, ".mesh")
-	}
-	store, err := mesh.NewDirStore(l.resolve(l.file.Cache, ".mesh-cache"))
-	if err != nil {
-		fmt.Fprintf(stderr, "contentmesh: %v\n", err)
-		return exitUsage
-	}
-	m, err := mesh.New(mesh.Options{
-		Store:       store,
-		Out:         outDir,
-		Concurrency: l.file.Concurrency,
-		OnError:     mesh.OnError(l.file.OnError),
-		Strict:      l.file.Strict,
-		Full:        *full,
-		Links:       l.file.Links,
-		Logger:      logger,
-	})
-	if err != nil {
-		fmt.Fprintf(stderr, "contentmesh: %v\n", err)
-		return exitUsage
-	}
-	for _, s := range l.sources {
-		if err := m.Add(s.name, s.src); err != nil {
-			fmt.Fprintf(stderr, "contentmesh: %v\n", err)
-			return exitUsage
-		}
-	}
-	start := time.Now()
-	b, err := m.Build(ctx)
-	if !*quiet && b != nil {
-		printSummary(stdout, b.Report)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "contentmesh: build failed: %v\n", err)
-		for _, h := range hints {
-			if errors.Is(err, h.err) {
-				fmt.Fprintf(stderr, "hint: %s\n", h.text)
-			}
-		}
-		return exitFailed
-	}
-	if !*quiet {
-		fmt.Fprintf(stdout, "built %d nodes into %s in %s: %d added, %d updated, %d deleted",
-			b.Graph.Len(), outDir, time.Since(start).Round(time.Millisecond), len(b.Changes.Added), len(b.Changes.Updated), len(b.Changes.Deleted))
-		if n := len(b.Report.DanglingRefs); n > 0 {
-			fmt.Fprintf(stdout, ", %d dangling refs (see report.json)", n)
-		}
-		fmt.Fprintln(stdout)
+	if err := demo.Run(ctx, c.stdout, *dir); err != nil {
+		return c.fail(exitFailed, err)
 	}
 	return exitOK
 }
 
-// hints explain the errors users meet most, by sentinel.
-var hints = []struct {
-	err  error
-	text string
-}{
-	{mesh.ErrUnauthorized, "the provider rejected the credentials (401): check the token or key in the source's config and the environment variable it comes from"},
-	{mesh.ErrForbidden, "the credentials lack a permission (403): give the token read access to what the source lists"},
-	{mesh.ErrNotFound, "something named in the config does not exist (404): check the space, project, store or collection ids and the baseURL"},
-	{mesh.ErrRateLimited, "the provider kept throttling: lower the source's concurrency or requestsPerSecond, or raise retries and maxRetryAfter"},
-	{mesh.ErrDanglingRefs, "strict is on and references point at missing nodes: see danglingRefs in report.json of a non-strict build"},
-	{context.Canceled, "the build was interrupted; outputs and snapshot are unchanged"},
-}
-
-// printSummary writes one line per source.
-func printSummary(w io.Writer, r mesh.Report) {
-	width := 4
-	for _, s := range r.Sources {
-		width = max(width, len(s.Name))
+// newLogger logs to w at the level the flags ask for.
+func newLogger(w io.Writer, verbose, quiet bool) *slog.Logger {
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelDebug
 	}
-	for _, s := range r.Sources {
-		line := fmt.Sprintf("%-*s  %-11s %-6s %7d nodes %5d requests", width, s.Name, s.Type, s.Status, s.Nodes, s.Requests)
-		if s.Retries > 0 {
-			line += fmt.Sprintf(" %d retries", s.Retries)
-		}
-		if s.Throttled > 0 {
-			line += fmt.Sprintf(" %d throttled (%.1fs waited)", s.Throttled, float64(s.WaitMs)/1000)
-		}
-		if s.NotModified > 0 {
-			line += fmt.Sprintf(" %d not modified", s.NotModified)
-		}
-		line += fmt.Sprintf(" %6.2fs", float64(s.DurationMs)/1000)
-		if s.Error != "" {
-			line += "  error: " + firstLine(s.Error)
-		}
-		fmt.Fprintln(w, line)
+	if quiet {
+		level = slog.LevelError
 	}
-	if r.SnapshotError != "" {
-		fmt.Fprintf(w, "note: previous snapshot unusable (%s); fetched everything\n", r.SnapshotError)
-	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
 func firstLine(s string) string {

@@ -24,7 +24,13 @@ type fixture struct {
 	api      *httptest.Server
 	requests atomic.Int64
 	fail     atomic.Bool
+	body     atomic.Pointer[string] // the products the API serves; nil: mug and cup
 }
+
+const productsBody = `{"data":[{"id":"1","handle":"mug","title":"Mug"},{"id":"2","handle":"cup","title":"Cup"}]}`
+
+// serve sets what the products API answers.
+func (f *fixture) serve(body string) { f.body.Store(&body) }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
@@ -42,7 +48,11 @@ func newFixture(t *testing.T) *fixture {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"data":[{"id":"1","handle":"mug","title":"Mug"},{"id":"2","handle":"cup","title":"Cup"}]}`)
+		body := productsBody
+		if p := f.body.Load(); p != nil {
+			body = *p
+		}
+		fmt.Fprint(w, body)
 	}))
 	t.Cleanup(f.api.Close)
 	os.MkdirAll(filepath.Join(f.dir, "content", "posts"), 0o755)
@@ -116,6 +126,9 @@ func TestBuild(t *testing.T) {
 	}
 	if !strings.Contains(string(graph), `"productRefs":[{"$ref":"shop/product/1"}]`) {
 		t.Errorf("link rule not applied:\n%s", graph)
+	}
+	if page, err := os.ReadFile(filepath.Join(f.dir, "out", "report.html")); err != nil || !strings.Contains(string(page), "shop") {
+		t.Errorf("report.html missing or without the sources: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(f.dir, "cache", "manifest.json")); err != nil {
 		t.Errorf("no snapshot: %v", err)
@@ -216,7 +229,8 @@ func TestConfigErrorsSendNoRequest(t *testing.T) {
 	}
 	os.WriteFile(cfg, []byte("sources:\n  - name: x\n    type: nosuch\n"), 0o644)
 	code, _, errs = runCLI([]string{"validate", "-config", cfg}, nil)
-	if code != exitUsage || !strings.Contains(errs, `unknown type "nosuch"`) || !strings.Contains(errs, "(known: ") || !strings.Contains(errs, " files, ") || !strings.Contains(errs, " rest") {
+	if code != exitUsage || !strings.Contains(errs, `unknown type "nosuch"`) || !strings.Contains(errs, "known: ") ||
+		!strings.Contains(errs, "files") || !strings.Contains(errs, "rest") {
 		t.Errorf("exit %d: %s", code, errs)
 	}
 }
