@@ -29,6 +29,9 @@ var (
 	ErrDanglingRefs = errors.New("dangling references")
 	// ErrCorruptSnapshot means a stored snapshot failed its checksum or could not be decoded.
 	ErrCorruptSnapshot = errors.New("corrupt snapshot")
+	// ErrSnapshotConflict means another build saved a snapshot since this build loaded its own (a
+	// store with conditional writes reports it); the engine then rebuilds on top of the winner's.
+	ErrSnapshotConflict = errors.New("snapshot conflict: another build saved first")
 	// ErrPanic means an adapter panicked; the engine recovered it into that source's error.
 	ErrPanic = errors.New("adapter panicked")
 )

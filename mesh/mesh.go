@@ -163,6 +163,19 @@ type Build struct {
 // computes the change set, writes the output folder when Options.Out is set, and saves the snapshot.
 // On failure the returned Build still carries the report; nothing is written or saved.
 func (m *Mesh) Build(ctx context.Context) (*Build, error) {
+	// A store with conditional writes reports a concurrent build that saved first: build again on top
+	// of its snapshot, a few times at most.
+	const attempts = 4
+	for i := 1; ; i++ {
+		b, err := m.build(ctx)
+		if !errors.Is(err, ErrSnapshotConflict) || i == attempts || ctx.Err() != nil {
+			return b, err
+		}
+		m.opts.Logger.Warn("another build saved the snapshot first; building again on top of it", "attempt", i)
+	}
+}
+
+func (m *Mesh) build(ctx context.Context) (*Build, error) {
 	start := time.Now()
 	b := &Build{}
 	b.Report.StartedAt = start.UTC()
@@ -211,7 +224,7 @@ func (m *Mesh) Build(ctx context.Context) (*Build, error) {
 			m2 := *m
 			m2.opts.Store = nil
 			m2.opts.Full = true
-			rb, rerr := m2.Build(ctx)
+			rb, rerr := m2.build(ctx)
 			if rerr != nil {
 				return rb, rerr
 			}
@@ -599,6 +612,7 @@ func (m *Mesh) writeAndSave(ctx context.Context, b *Build, reuse *OutputStamp) e
 		if err := m.opts.Store.Save(ctx, b.snapshot); err != nil {
 			return fmt.Errorf("save snapshot: %w", err)
 		}
+		b.Report.SnapshotSaved = true
 	}
 	return nil
 }

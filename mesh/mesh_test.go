@@ -611,3 +611,35 @@ func TestAddValidation(t *testing.T) {
 		t.Errorf("onError: %v", err)
 	}
 }
+
+// conflictStore reports a conflict on its first saves, as an object store with conditional writes
+// does when another build saved first.
+type conflictStore struct {
+	*mesh.DirStore
+	conflicts int
+	saves     int
+}
+
+func (c *conflictStore) Save(ctx context.Context, s *mesh.Snapshot) error {
+	c.saves++
+	if c.conflicts > 0 {
+		c.conflicts--
+		return fmt.Errorf("manifest changed: %w", mesh.ErrSnapshotConflict)
+	}
+	return c.DirStore.Save(ctx, s)
+}
+
+func TestSnapshotConflictRebuilds(t *testing.T) {
+	ds, _ := mesh.NewDirStore(t.TempDir())
+	cs := &conflictStore{DirStore: ds, conflicts: 2}
+	src := mustMem(t, rec("post", "1", "Post", `{}`))
+	m := newMesh(t, mesh.Options{Store: cs}, map[string]mesh.Source{"s": src})
+	b, err := m.Build(context.Background())
+	if err != nil || cs.saves != 3 || !b.Report.SnapshotSaved {
+		t.Fatalf("err %v after %d saves", err, cs.saves)
+	}
+	cs.conflicts = 10
+	if _, err := m.Build(context.Background()); !errors.Is(err, mesh.ErrSnapshotConflict) {
+		t.Errorf("endless conflicts: err %v", err)
+	}
+}

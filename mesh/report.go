@@ -27,6 +27,8 @@ type Report struct {
 	SchemaDrift json.RawMessage `json:"schemaDrift,omitempty"`
 	// SnapshotError says why the previous snapshot could not be used (the build then fetched everything).
 	SnapshotError string `json:"snapshotError,omitempty"`
+	// SnapshotSaved is true when the build saved its snapshot to the store.
+	SnapshotSaved bool `json:"-"`
 	// StartedAt is when the build began.
 	StartedAt time.Time `json:"-"`
 	// Requests holds every HTTP attempt, per source, when Options.RecordRequests is set (for
