@@ -5,6 +5,7 @@ import (
 
 	"github.com/contentmesh/contentmesh/sources/auth0"
 	"github.com/contentmesh/contentmesh/sources/clerk"
+	"github.com/contentmesh/contentmesh/sources/directus"
 	"github.com/contentmesh/contentmesh/sources/files"
 	"github.com/contentmesh/contentmesh/sources/ghost"
 	"github.com/contentmesh/contentmesh/sources/okta"
@@ -12,6 +13,8 @@ import (
 	"github.com/contentmesh/contentmesh/sources/rest"
 	"github.com/contentmesh/contentmesh/sources/sanity"
 	"github.com/contentmesh/contentmesh/sources/storyblok"
+	"github.com/contentmesh/contentmesh/sources/strapi"
+	"github.com/contentmesh/contentmesh/sources/wordpress"
 )
 
 // Registry returns the table of adapters, one entry per config type. It is built on each call: there
@@ -28,6 +31,9 @@ func Registry() []Factory {
 		adapter("sanity", "Sanity Content Lake documents and assets (GROQ query API)", sanity.New, nil),
 		adapter("storyblok", "Storyblok stories and assets (Content Delivery API v2)", storyblok.New, nil),
 		adapter("ghost", "Ghost posts, pages, authors and tags (Content API)", ghost.New, nil),
+		adapter("wordpress", "WordPress REST API: posts, pages, media, terms, users; drafts with an application password", wordpress.New, nil),
+		adapter("strapi", "Strapi 4 and 5 REST Content API: entries, relations, media, locales, drafts", strapi.New, nil),
+		adapter("directus", "Directus REST API: items, relational fields, files", directus.New, nil),
 		// auth
 		adapter("auth0", "Auth0 users, roles and organizations (Management API v2)", auth0.New, nil),
 		adapter("clerk", "Clerk users, organizations and memberships (Backend API)", clerk.New, nil),
