@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 
 	"github.com/contentmesh/contentmesh/sources/auth0"
+	"github.com/contentmesh/contentmesh/sources/bigcommerce"
 	"github.com/contentmesh/contentmesh/sources/clerk"
 	"github.com/contentmesh/contentmesh/sources/directus"
 	"github.com/contentmesh/contentmesh/sources/files"
@@ -12,8 +13,11 @@ import (
 	"github.com/contentmesh/contentmesh/sources/ory"
 	"github.com/contentmesh/contentmesh/sources/rest"
 	"github.com/contentmesh/contentmesh/sources/sanity"
+	"github.com/contentmesh/contentmesh/sources/shopify"
 	"github.com/contentmesh/contentmesh/sources/storyblok"
 	"github.com/contentmesh/contentmesh/sources/strapi"
+	"github.com/contentmesh/contentmesh/sources/stripe"
+	"github.com/contentmesh/contentmesh/sources/vendure"
 	"github.com/contentmesh/contentmesh/sources/wordpress"
 )
 
@@ -34,6 +38,11 @@ func Registry() []Factory {
 		adapter("wordpress", "WordPress REST API: posts, pages, media, terms, users; drafts with an application password", wordpress.New, nil),
 		adapter("strapi", "Strapi 4 and 5 REST Content API: entries, relations, media, locales, drafts", strapi.New, nil),
 		adapter("directus", "Directus REST API: items, relational fields, files", directus.New, nil),
+		// commerce
+		adapter("shopify", "Shopify Storefront API: products, variants, collections", shopify.New, nil),
+		adapter("bigcommerce", "BigCommerce Catalog API: products, variants, categories", bigcommerce.New, nil),
+		adapter("stripe", "Stripe products, with prices as variants (REST API, Events for deltas)", stripe.New, nil),
+		adapter("vendure", "Vendure products, variants, collections and assets (Shop API, GraphQL)", vendure.New, nil),
 		// auth
 		adapter("auth0", "Auth0 users, roles and organizations (Management API v2)", auth0.New, nil),
 		adapter("clerk", "Clerk users, organizations and memberships (Backend API)", clerk.New, nil),

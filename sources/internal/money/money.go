@@ -96,11 +96,36 @@ func FromDecimal(text, currency string) (Money, error) {
 		return Money{}, err
 	}
 	text = strings.Trim(strings.TrimSpace(text), `"`)
+	if len(text) > maxDecimalText || hugeExponent(text) {
+		return Money{}, fmt.Errorf("amount %q: too large", normalizeForError(text))
+	}
 	r, ok := new(big.Rat).SetString(text)
 	if !ok || text == "" || strings.ContainsAny(text, "/") {
 		return Money{}, fmt.Errorf("amount %q: want a decimal number", text)
 	}
 	return Money{Amount: formatRat(r, Exponent(cur)), CurrencyCode: cur}, nil
+}
+
+// maxDecimalText bounds the text of an amount: no price needs more digits, and big.Rat would
+// otherwise build a million-digit number from "1e999999".
+const maxDecimalText = 64
+
+// hugeExponent reports an exponent beyond +-40 (a price is never that far from 1).
+func hugeExponent(text string) bool {
+	i := strings.IndexAny(text, "eE")
+	if i < 0 {
+		return false
+	}
+	exp := strings.TrimLeft(text[i+1:], "+-")
+	exp = strings.TrimLeft(exp, "0")
+	return len(exp) > 2 || (len(exp) == 2 && exp > "40")
+}
+
+func normalizeForError(s string) string {
+	if len(s) > 32 {
+		return s[:32] + "..."
+	}
+	return s
 }
 
 // formatRat formats r with exp decimals, rounding half to even.

@@ -1,6 +1,9 @@
 package money
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestFromMinor(t *testing.T) {
 	tests := []struct{ minor, cur, want string }{
@@ -56,7 +59,7 @@ func TestFromDecimal(t *testing.T) {
 			t.Errorf("FromDecimal(%q, %q) = %q, %v; want %q", tt.text, tt.cur, m.Amount, err, tt.want)
 		}
 	}
-	for _, bad := range []string{"", "abc", "1/3", "NaN", "1,5"} {
+	for _, bad := range []string{"", "abc", "1/3", "NaN", "1,5", "1e999999", "1e-41", strings.Repeat("9", 100)} {
 		if _, err := FromDecimal(bad, "USD"); err == nil {
 			t.Errorf("FromDecimal(%q): no error", bad)
 		}
