@@ -56,25 +56,25 @@ func (g *Graph) Err() error {
 // or a graph.json). Backrefs are recomputed from the refs. Nodes are sorted by ID; duplicates keep
 // the last one.
 func NewGraph(nodes []*Node) *Graph {
-	g := &Graph{nodes: slices.Clone(nodes)}
+	last := make(map[string]int, len(nodes))
+	for i, n := range nodes {
+		last[n.ID] = i
+	}
+	g := &Graph{nodes: make([]*Node, 0, len(last))}
+	for i, n := range nodes {
+		if last[n.ID] == i {
+			g.nodes = append(g.nodes, n)
+		}
+	}
 	g.index()
 	g.fillBackrefs()
 	return g
 }
 
-// index sorts the nodes by ID (dropping all but the last of duplicate IDs) and builds the type
-// index. Lookups by ID are binary searches over the sorted nodes: no map of every ID is kept.
+// index sorts the nodes by ID (unique) and builds the type index. Lookups by ID are binary searches
+// over the sorted nodes: no map of every ID is kept.
 func (g *Graph) index() {
-	slices.SortStableFunc(g.nodes, func(a, b *Node) int { return strings.Compare(a.ID, b.ID) })
-	out := g.nodes[:0]
-	for i, n := range g.nodes {
-		if i+1 < len(g.nodes) && g.nodes[i+1].ID == n.ID {
-			continue
-		}
-		out = append(out, n)
-	}
-	clear(g.nodes[len(out):])
-	g.nodes = out
+	slices.SortFunc(g.nodes, func(a, b *Node) int { return strings.Compare(a.ID, b.ID) })
 	g.byType = make(map[string][]*Node)
 	for _, n := range g.nodes {
 		g.byType[n.Type] = append(g.byType[n.Type], n)
