@@ -178,8 +178,9 @@ type CursorPages struct {
 }
 
 // Cursor fetches pages one after the other, calling each for every page (in order, from the calling
-// goroutine) before requesting the next. A cursor seen before is an error wrapping
-// mesh.ErrBadResponse: an API that hands back an old cursor would otherwise loop forever.
+// goroutine); the next page is requested as soon as a page names it, while each handles that page.
+// A cursor seen before is an error wrapping mesh.ErrBadResponse: an API that hands back an old cursor
+// would otherwise loop forever.
 func (c *Client) Cursor(ctx context.Context, p CursorPages, each PageFunc) error {
 	if p.Request == nil || p.Next == nil || each == nil {
 		return errors.New("fetch.Cursor: Request, Next and each are required")
@@ -274,30 +275,55 @@ func (c *Client) walk(ctx context.Context, fetch func(context.Context, string) (
 		maxPages = DefaultMaxPages
 	}
 	seen := map[string]int{"": 0}
-	cursor := ""
+	// The request for the next page goes out as soon as this page names it, while this page is
+	// handed to each: the chain of requests, which cannot overlap, is not lengthened by the work
+	// done on every page. At most one request is ahead; it is cancelled and waited for on error.
+	type fetched struct {
+		r   *Response
+		err error
+	}
+	start := func(ctx context.Context, cursor string) <-chan fetched {
+		ch := make(chan fetched, 1)
+		go func() {
+			r, err := fetch(ctx, cursor)
+			ch <- fetched{r, err}
+		}()
+		return ch
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pending := start(pctx, "")
 	for page := 0; ; page++ {
-		if page >= maxPages {
-			return fmt.Errorf("page %d: %w: more than MaxPages %d", page, ErrTooManyPages, maxPages)
+		got := <-pending
+		pending = nil
+		if got.err != nil {
+			return fmt.Errorf("page %d: %w", page, got.err)
 		}
-		r, err := fetch(ctx, cursor)
-		if err != nil {
-			return fmt.Errorf("page %d: %w", page, err)
-		}
+		r := got.r
 		nextCursor, err := next(r)
 		if err != nil {
 			return fmt.Errorf("page %d: %w", page, err)
 		}
+		if nextCursor != "" {
+			if prev, dup := seen[nextCursor]; dup {
+				return fmt.Errorf("page %d: %s: %w: the next cursor repeats the one that led to page %d (loop guard)",
+					page, r.URL, mesh.ErrBadResponse, prev)
+			}
+			if page+1 >= maxPages {
+				return fmt.Errorf("page %d: %w: more than MaxPages %d", page+1, ErrTooManyPages, maxPages)
+			}
+			seen[nextCursor] = page + 1
+			pending = start(pctx, nextCursor)
+		}
 		if err := each(page, r); err != nil {
+			if pending != nil {
+				cancel()
+				<-pending
+			}
 			return fmt.Errorf("page %d: %w", page, err)
 		}
-		if nextCursor == "" {
+		if pending == nil {
 			return nil
 		}
-		if prev, dup := seen[nextCursor]; dup {
-			return fmt.Errorf("page %d: %s: %w: the next cursor repeats the one that led to page %d (loop guard)",
-				page, r.URL, mesh.ErrBadResponse, prev)
-		}
-		seen[nextCursor] = page + 1
-		cursor = nextCursor
 	}
 }
