@@ -191,6 +191,7 @@ func (m *Mesh) build(ctx context.Context) (*Build, error) {
 	}
 
 	results := m.fetchAll(ctx, prev)
+	b.Report.Phases.FetchMs = time.Since(start).Milliseconds()
 	b.Report.Sources = make([]SourceReport, len(results))
 	var errs []error
 	for i, r := range results {
@@ -282,6 +283,7 @@ func (m *Mesh) build(ctx context.Context) (*Build, error) {
 	}
 	b.Graph = g
 	b.Changes = diffSnapshots(prev, g)
+	b.Report.Phases.MergeMs = time.Since(start).Milliseconds() - b.Report.Phases.FetchMs
 	b.snapshot = next
 	b.Report.DurationMs = time.Since(start).Milliseconds()
 	b.Report.Nodes = g.Len()
@@ -597,6 +599,7 @@ func (m *Mesh) finishUnchanged(ctx context.Context, b *Build, prev *Snapshot, re
 // saves the snapshot. With reuse, files of the previous folder that this build does not write are
 // carried over (hard links, or copies where links fail) instead of being regenerated.
 func (m *Mesh) writeAndSave(ctx context.Context, b *Build, reuse *OutputStamp) error {
+	t0 := time.Now()
 	if m.opts.Out != "" {
 		extra, err := m.extraOutputs(b)
 		if err == nil {
@@ -608,11 +611,14 @@ func (m *Mesh) writeAndSave(ctx context.Context, b *Build, reuse *OutputStamp) e
 		}
 		b.snapshot.Outputs = stampDir(m.opts.Out)
 	}
+	t1 := time.Now()
+	b.Report.Phases.WriteMs = t1.Sub(t0).Milliseconds()
 	if m.opts.Store != nil {
 		if err := m.opts.Store.Save(ctx, b.snapshot); err != nil {
 			return fmt.Errorf("save snapshot: %w", err)
 		}
 		b.Report.SnapshotSaved = true
 	}
+	b.Report.Phases.SaveMs = time.Since(t1).Milliseconds()
 	return nil
 }

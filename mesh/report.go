@@ -22,6 +22,10 @@ type Report struct {
 	Nodes int `json:"nodes"`
 	// DurationMs is the build's wall time up to writing outputs.
 	DurationMs int64 `json:"durationMs"`
+	// Phases splits the build's time: fetching every source, merging (links, backrefs, change set),
+	// writing the output folder, saving the snapshot. The last two are known only after report.json
+	// is written, so report.json has them from the previous phases only; Build.Report has all.
+	Phases Phases `json:"phases"`
 	// SchemaDrift lists fields whose type changed since the last build (filled by the CLI from
 	// mesh/schema; raw JSON so the core does not depend on it).
 	SchemaDrift json.RawMessage `json:"schemaDrift,omitempty"`
@@ -106,4 +110,12 @@ func (r *sourceRecorder) fill(sr *SourceReport) {
 	defer r.mu.Unlock()
 	sr.Requests, sr.Retries, sr.Throttled, sr.NotModified = r.requests, r.retries, r.throttled, r.notModified
 	sr.Bytes, sr.WaitMs = r.bytes, r.wait.Milliseconds()
+}
+
+// Phases is where a build's time went, in milliseconds.
+type Phases struct {
+	FetchMs int64 `json:"fetchMs"`
+	MergeMs int64 `json:"mergeMs"`
+	WriteMs int64 `json:"writeMs"`
+	SaveMs  int64 `json:"saveMs"`
 }

@@ -89,6 +89,8 @@ type Result struct {
 	PeakRSS     uint64        `json:"peakRssBytes"`
 	PeakHeap    uint64        `json:"peakHeapBytes"`
 	Changes     [3]int        `json:"changes"` // added, updated, deleted
+	// Phases is where the measured build's time went.
+	Phases mesh.Phases `json:"phases"`
 }
 
 // Run runs one scenario with outputs and snapshots under dir.
@@ -103,6 +105,7 @@ func Run(ctx context.Context, s Scenario, dir string) (Result, error) {
 	for i, sp := range s.Providers {
 		p := &Provider{Items: sp.Items, PageSize: sp.PageSize, ItemBytes: sp.ItemBytes, Latency: sp.Latency,
 			Style: sp.Style, RateLimit: sp.RateLimit, Sync: sp.Sync, InFlightGrace: sp.InFlightGrace}
+		p.Prepare()
 		providers[i] = p
 		srv := httptest.NewServer(p)
 		defer srv.Close()
@@ -140,6 +143,7 @@ func Run(ctx context.Context, s Scenario, dir string) (Result, error) {
 			p.Reset()
 			if s.Rebuild == "changed" {
 				p.Touch(int(float64(p.Items) * s.ChangedPercent / 100))
+				p.Prepare()
 			}
 		}
 	}
@@ -175,6 +179,7 @@ func fill(res *Result, b *mesh.Build, dir string) {
 		res.Retries += sr.Retries
 	}
 	res.Changes = [3]int{len(b.Changes.Added), len(b.Changes.Updated), len(b.Changes.Deleted)}
+	res.Phases = b.Report.Phases
 	if st, err := os.Stat(filepath.Join(dir, "out", "nodes.ndjson")); err == nil {
 		res.JSONBytes = st.Size()
 	}
