@@ -6,6 +6,7 @@ import (
 	"github.com/contentmesh/contentmesh/sources/auth0"
 	"github.com/contentmesh/contentmesh/sources/bigcommerce"
 	"github.com/contentmesh/contentmesh/sources/clerk"
+	"github.com/contentmesh/contentmesh/sources/contentful"
 	"github.com/contentmesh/contentmesh/sources/directus"
 	"github.com/contentmesh/contentmesh/sources/files"
 	"github.com/contentmesh/contentmesh/sources/ghost"
@@ -32,6 +33,7 @@ func Registry() []Factory {
 		}),
 		adapter("rest", "any JSON API, configured with gjson paths", rest.New, nil),
 		// headless CMS
+		adapter("contentful", "Contentful delivery and sync APIs", contentful.New, nil),
 		adapter("sanity", "Sanity Content Lake documents and assets (GROQ query API)", sanity.New, nil),
 		adapter("storyblok", "Storyblok stories and assets (Content Delivery API v2)", storyblok.New, nil),
 		adapter("ghost", "Ghost posts, pages, authors and tags (Content API)", ghost.New, nil),
