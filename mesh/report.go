@@ -23,8 +23,8 @@ type Report struct {
 	// DurationMs is the build's wall time up to writing outputs.
 	DurationMs int64 `json:"durationMs"`
 	// Phases splits the build's time: fetching every source, merging (links, backrefs, change set),
-	// writing the output folder, saving the snapshot. The last two are known only after report.json
-	// is written, so report.json has them from the previous phases only; Build.Report has all.
+	// writing the output folder, saving the snapshot (the last two are known only after report.json is
+	// written: they are in Build.Report, not in the file).
 	Phases Phases `json:"phases"`
 	// SchemaDrift lists fields whose type changed since the last build (filled by the CLI from
 	// mesh/schema; raw JSON so the core does not depend on it).
@@ -116,6 +116,6 @@ func (r *sourceRecorder) fill(sr *SourceReport) {
 type Phases struct {
 	FetchMs int64 `json:"fetchMs"`
 	MergeMs int64 `json:"mergeMs"`
-	WriteMs int64 `json:"writeMs"`
-	SaveMs  int64 `json:"saveMs"`
+	WriteMs int64 `json:"-"`
+	SaveMs  int64 `json:"-"`
 }

@@ -85,7 +85,8 @@ func (s *Source) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Emit
 			Request: func(c string) *fetch.Request {
 				return &fetch.Request{URL: "/items", Query: map[string][]string{"cursor": {c}, "limit": {strconv.Itoa(size)}}}
 			},
-			Next: func(r *fetch.Response) (string, error) { return r.Get("next").String(), nil },
+			Next:     func(r *fetch.Response) (string, error) { return r.Get("next").String(), nil },
+			Prefetch: true,
 		}, emit)
 	case Link:
 		err = s.Client.FollowLinks(ctx, &fetch.Request{URL: "/items", Query: map[string][]string{"limit": {strconv.Itoa(size)}}}, emit)

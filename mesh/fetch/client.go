@@ -466,6 +466,12 @@ func (c *Client) do(ctx context.Context, r *Request) (*Response, error) {
 				sig = throttled
 			}
 			serverWait, hasWait = c.serverWait(a.resp, now)
+			if w, yes := c.throttledError(status, a.body); yes {
+				sig, isThrottle = throttled, true
+				if !hasWait && w > 0 {
+					serverWait, hasWait = w, true
+				}
+			}
 		}
 		if hasWait && serverWait <= c.opts.MaxRetryAfter &&
 			(sig == throttled || status == http.StatusServiceUnavailable) {

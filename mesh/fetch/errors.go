@@ -26,7 +26,7 @@ const maxMessageRunes = 300
 //
 // errors.Is(err, mesh.ErrUnauthorized) and its siblings work through Unwrap: 401 unwraps to
 // mesh.ErrUnauthorized, 403 to mesh.ErrForbidden, 404 and 410 to mesh.ErrNotFound, 429 (and a
-// throttling 2xx body) to mesh.ErrRateLimited, 408 and 5xx to mesh.ErrUpstream; other statuses to
+// throttling body) to mesh.ErrRateLimited, 408 and 5xx to mesh.ErrUpstream; other statuses to
 // nothing.
 type StatusError struct {
 	// Source is the source instance name (Config.Source); not part of Error(), which the engine
@@ -43,7 +43,8 @@ type StatusError struct {
 	RetryAfter time.Duration
 	// TooLongWait is set when the request failed at once because RetryAfter exceeded MaxRetryAfter.
 	TooLongWait time.Duration
-	// Throttled is set when a 2xx answer said "throttled" in its body (Config.Throttled).
+	// Throttled is set when a 2xx answer said "throttled" in its body (Config.Throttled), or an error
+	// answer did (Config.ThrottledError).
 	Throttled bool
 	// Attempts is how many attempts were made.
 	Attempts int

@@ -169,6 +169,13 @@ type Config struct {
 	// as GraphQL THROTTLED errors); it is then treated like a 429: AIMD backs off and an idempotent
 	// request is retried after wait, or after the backoff when wait is 0.
 	Throttled func(*Response) (wait time.Duration, throttled bool)
+	// ThrottledError reports that an error answer other than a 429 is a throttling answer, from its
+	// status and the start of its body (at most ErrorBodyBytes): DynamoDB's 400
+	// ProvisionedThroughputExceededException, for example. It is then treated like a 429: AIMD backs
+	// off, the answer counts as throttled, an idempotent request is retried after wait (or the
+	// server's Retry-After, or the backoff when both are 0), and the final error unwraps to
+	// mesh.ErrRateLimited.
+	ThrottledError func(status int, body []byte) (wait time.Duration, throttled bool)
 }
 
 // base parses BaseURL.

@@ -175,11 +175,14 @@ type CursorPages struct {
 	Next func(r *Response) (string, error)
 	// MaxPages fails the listing (ErrTooManyPages) rather than fetch more pages; 0: DefaultMaxPages.
 	MaxPages int
+	// Prefetch lets Cursor request the next page while each handles the current one: Request is then
+	// called for page N+1 (from another goroutine) before each has returned for page N. Set it when
+	// Request depends on nothing each changes; the chain of requests then costs only their latency.
+	Prefetch bool
 }
 
 // Cursor fetches pages one after the other, calling each for every page (in order, from the calling
-// goroutine); the next page is requested as soon as a page names it, while each handles that page.
-// A cursor seen before is an error wrapping mesh.ErrBadResponse: an API that hands back an old cursor
+// goroutine) before requesting the next, unless Prefetch is set. A cursor seen before is an error wrapping mesh.ErrBadResponse: an API that hands back an old cursor
 // would otherwise loop forever.
 func (c *Client) Cursor(ctx context.Context, p CursorPages, each PageFunc) error {
 	if p.Request == nil || p.Next == nil || each == nil {
@@ -187,12 +190,13 @@ func (c *Client) Cursor(ctx context.Context, p CursorPages, each PageFunc) error
 	}
 	return c.walk(ctx, func(ctx context.Context, cursor string) (*Response, error) {
 		return c.DoJSON(ctx, p.Request(cursor))
-	}, p.Next, p.MaxPages, each)
+	}, p.Next, p.MaxPages, p.Prefetch, each)
 }
 
 // FollowLinks fetches first, then follows the Link rel="next" header of each page (see LinkNext;
 // relative targets are resolved against the page's URL) until a page has none. Pages after the first
-// are GETs with first's headers. each is called for every page in order. A repeated URL is an error
+// are GETs with first's headers. each is called for every page in order; the next page is requested
+// while each handles the current one. A repeated URL is an error
 // wrapping mesh.ErrBadResponse; more than DefaultMaxPages pages is ErrTooManyPages.
 func (c *Client) FollowLinks(ctx context.Context, first *Request, each PageFunc) error {
 	if first == nil || each == nil {
@@ -209,7 +213,7 @@ func (c *Client) FollowLinks(ctx context.Context, first *Request, each PageFunc)
 			return "", nil
 		}
 		return r.Resolve(next)
-	}, 0, each)
+	}, 0, true, each)
 }
 
 // ConnectionPages describes a GraphQL connection paged with pageInfo { hasNextPage endCursor }.
@@ -230,7 +234,8 @@ type ConnectionPages struct {
 	MaxPages int
 }
 
-// Connection pages through a GraphQL connection with GraphQL, calling each for every page in order.
+// Connection pages through a GraphQL connection with GraphQL, calling each for every page in order;
+// the next page is requested while each handles the current one.
 // A missing pageInfo, hasNextPage without an endCursor, or a repeated endCursor is an error wrapping
 // mesh.ErrBadResponse.
 func (c *Client) Connection(ctx context.Context, p ConnectionPages, each PageFunc) error {
@@ -265,12 +270,12 @@ func (c *Client) Connection(ctx context.Context, p ConnectionPages, each PageFun
 				r.URL, mesh.ErrBadResponse, p.Path)
 		}
 		return end.Str, nil
-	}, p.MaxPages, each)
+	}, p.MaxPages, true, each)
 }
 
 // walk is the sequential loop shared by Cursor, FollowLinks and Connection.
 func (c *Client) walk(ctx context.Context, fetch func(context.Context, string) (*Response, error),
-	next func(*Response) (string, error), maxPages int, each PageFunc) error {
+	next func(*Response) (string, error), maxPages int, prefetch bool, each PageFunc) error {
 	if maxPages <= 0 {
 		maxPages = DefaultMaxPages
 	}
@@ -313,7 +318,9 @@ func (c *Client) walk(ctx context.Context, fetch func(context.Context, string) (
 				return fmt.Errorf("page %d: %w: more than MaxPages %d", page+1, ErrTooManyPages, maxPages)
 			}
 			seen[nextCursor] = page + 1
-			pending = start(pctx, nextCursor)
+			if prefetch {
+				pending = start(pctx, nextCursor)
+			}
 		}
 		if err := each(page, r); err != nil {
 			if pending != nil {
@@ -322,8 +329,11 @@ func (c *Client) walk(ctx context.Context, fetch func(context.Context, string) (
 			}
 			return fmt.Errorf("page %d: %w", page, err)
 		}
-		if pending == nil {
+		if nextCursor == "" {
 			return nil
+		}
+		if pending == nil {
+			pending = start(pctx, nextCursor)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -95,5 +96,50 @@ func TestGraphQLErrorMessagesAreScrubbed(t *testing.T) {
 	_, err := c.GraphQL(context.Background(), "/shop-api", "{ products { totalItems } }", nil)
 	if err == nil || strings.Contains(err.Error(), "chan-s3cret") || !strings.Contains(err.Error(), "CHANNEL_NOT_FOUND") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestCursorPrefetch(t *testing.T) {
+	for _, prefetch := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			rt := &fakeRT{latency: 10 * time.Millisecond, handle: func(req *http.Request, n int) (*http.Response, error) {
+				next := ""
+				if c := req.URL.Query().Get("c"); c < "3" {
+					next = string(rune(c[0] + 1))
+				}
+				return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+					Body: io.NopCloser(strings.NewReader(`{"next":"` + next + `"}`))}, nil
+			}}
+			c := newFake(t, Config{}, Options{}, rt)
+			var mu sync.Mutex
+			var events []string
+			log := func(e string) { mu.Lock(); events = append(events, e); mu.Unlock() }
+			err := c.Cursor(context.Background(), CursorPages{
+				Request: func(cur string) *Request {
+					if cur == "" {
+						cur = "0"
+					}
+					log("request " + cur)
+					return &Request{URL: "/items", Query: map[string][]string{"c": {cur}}}
+				},
+				Next:     func(r *Response) (string, error) { return r.Get("next").String(), nil },
+				Prefetch: prefetch,
+			}, func(page int, r *Response) error {
+				time.Sleep(50 * time.Millisecond) // work on the page
+				log(fmt.Sprintf("handled %d", page))
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Join(events, ", ")
+			want := "request 0, handled 0, request 1, handled 1, request 2, handled 2, request 3, handled 3"
+			if prefetch {
+				want = "request 0, request 1, handled 0, request 2, handled 1, request 3, handled 2, handled 3"
+			}
+			if got != want {
+				t.Errorf("prefetch=%v:\n got %s\nwant %s", prefetch, got, want)
+			}
+		})
 	}
 }
