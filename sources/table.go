@@ -8,6 +8,7 @@ import (
 	"github.com/contentmesh/contentmesh/sources/clerk"
 	"github.com/contentmesh/contentmesh/sources/contentful"
 	"github.com/contentmesh/contentmesh/sources/directus"
+	"github.com/contentmesh/contentmesh/sources/dynamodb"
 	"github.com/contentmesh/contentmesh/sources/files"
 	"github.com/contentmesh/contentmesh/sources/ghost"
 	"github.com/contentmesh/contentmesh/sources/okta"
@@ -32,6 +33,7 @@ func Registry() []Factory {
 			}
 		}),
 		adapter("rest", "any JSON API, configured with gjson paths", rest.New, nil),
+		adapter("dynamodb", "Amazon DynamoDB tables (parallel Scan, SigV4) and DynamoDB-compatible servers", dynamodb.New, nil),
 		// headless CMS
 		adapter("contentful", "Contentful delivery and sync APIs", contentful.New, nil),
 		adapter("sanity", "Sanity Content Lake documents and assets (GROQ query API)", sanity.New, nil),
