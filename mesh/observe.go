@@ -24,6 +24,9 @@ type RequestEvent struct {
 	Bytes int64
 	// NotModified is true for a 304 answer to a conditional request.
 	NotModified bool
+	// Throttled is true when the provider asked to slow down: a 429, or its own throttling signal
+	// (a 400 throttling exception, a GraphQL THROTTLED error, a 430).
+	Throttled bool
 	// Err is the transport error, if any.
 	Err string
 }

@@ -83,7 +83,7 @@ func (r *sourceRecorder) RecordRequest(e RequestEvent) {
 	if e.Attempt > 0 {
 		r.retries++
 	}
-	if e.Status == 429 {
+	if e.Status == 429 || e.Throttled {
 		r.throttled++
 	}
 	if e.NotModified {

@@ -763,6 +763,7 @@ func (c *Client) account(ctx context.Context, rec mesh.Recorder, cl *call, n int
 			Wait:        wait,
 			Bytes:       int64(len(a.body)),
 			NotModified: status == http.StatusNotModified,
+			Throttled:   status == http.StatusTooManyRequests || isThrottle,
 			Err:         errText,
 		})
 	}
