@@ -12,6 +12,14 @@
 // wrong token, 405 not a POST. After a failure nothing was saved: the next call reports the same
 // changes. Builds are serialized: a call during a build waits for it, then builds (see Handler).
 //
+// Webhooks. A source whose webhook secret is set in $WEBHOOK_SECRET_<NAME> (the source's name in
+// capitals, '-' as '_') also gets the route /hooks/<name>, served by mesh/webhook: the delivery's
+// signature is checked the way its provider signs (Contentful, Sanity, Stripe, Shopify, Strapi's
+// bearer token; other types send the secret in X-Webhook-Secret), forged, stale, replayed and
+// malformed deliveries are refused, a burst of deliveries makes one build of just the sources they
+// name, and the answer is that build's change set. Point the provider's webhook at
+// https://<host>/hooks/<name>. The prebuild and the webhooks take turns on the snapshot.
+//
 // Run it:
 //
 //	PREBUILD_TOKEN=... go run ./examples/prebuild -config mesh.yaml -addr 127.0.0.1:8080
@@ -26,7 +34,12 @@
 //     set, and stops cleanly on SIGTERM. Mount a persistent volume for -cache.
 //   - AWS Lambda: run the binary unchanged behind the Lambda Web Adapter (it forwards the invocation
 //     as HTTP to $PORT); /tmp does not persist between cold starts, so use a mounted EFS folder for
-//     -cache. An S3 snapshot store is planned.
+//     -cache. Without the adapter, lambda.go serves the webhooks from API Gateway proxy events
+//     directly: make main call newLambda("mesh.yaml", "/mnt/efs/cache", os.LookupEnv, logger) and
+//     pass the function it returns to lambda.Start (github.com/aws/aws-lambda-go/lambda). A
+//     DirStore must not see two builds at once: give the function a reserved concurrency of 1.
+//     (A store with conditional writes, mesh/s3store, would let instances build concurrently,
+//     each rebuilding over the other's snapshot; openMesh here opens a DirStore only.)
 //   - Go function platforms that want a handler value (Google Cloud Functions, Vercel): copy
 //     handler.go into the function's package and register NewHandler(m, opts), built once per
 //     instance, as the HTTP function; keep the cache on a mounted volume. Outside this module
@@ -53,6 +66,7 @@ import (
 
 	"github.com/contentmesh/contentmesh/internal/config"
 	"github.com/contentmesh/contentmesh/mesh"
+	"github.com/contentmesh/contentmesh/mesh/webhook"
 	"github.com/contentmesh/contentmesh/sources"
 )
 
@@ -85,16 +99,28 @@ func run(ctx context.Context, args []string, stderr io.Writer, lookup func(strin
 	if token == "" {
 		logger.Warn("PREBUILD_TOKEN is not set: anyone who can reach the address can start builds")
 	}
-	m, err := openMesh(*cfgPath, *cache, *out, logger, lookup)
+	m, f, err := openMesh(*cfgPath, *cache, *out, logger, lookup)
 	if err != nil {
 		return err
 	}
-	h, err := NewHandler(m, HandlerOptions{MaxDuration: *maxDur, Token: token, Logger: logger})
+	sm := newSerialMesh(m) // the prebuild and the webhooks share the snapshot: one build at a time
+	h, err := NewHandler(sm, HandlerOptions{MaxDuration: *maxDur, Token: token, Logger: logger})
 	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", h)
+	var wh *webhook.Handler
+	if routes := webhookRoutes(f, lookup); len(routes) > 0 {
+		wh, err = webhook.New(webhook.Config{Build: sm.BuildSources, Routes: routes, MaxDuration: *maxDur, Logger: logger})
+		if err != nil {
+			return err
+		}
+		mux.Handle("/hooks/", wh)
+		for _, r := range routes {
+			logger.Info("webhook route", "path", r.Path, "sources", r.Sources)
+		}
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -119,14 +145,19 @@ func run(ctx context.Context, args []string, stderr io.Writer, lookup func(strin
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
+	if wh != nil {
+		if werr := wh.Shutdown(sctx); err == nil {
+			err = werr
+		}
+	}
 	return err
 }
 
 // openMesh makes the mesh from the config the way the CLI does, with the snapshot in a DirStore.
-func openMesh(path, cache, out string, logger *slog.Logger, lookup func(string) (string, bool)) (*mesh.Mesh, error) {
+func openMesh(path, cache, out string, logger *slog.Logger, lookup func(string) (string, bool)) (*mesh.Mesh, *config.File, error) {
 	f, err := config.Load(path, lookup)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if cache == "" {
 		cache = f.Cache
@@ -139,7 +170,7 @@ func openMesh(path, cache, out string, logger *slog.Logger, lookup func(string) 
 	}
 	store, err := mesh.NewDirStore(cache)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m, err := mesh.New(mesh.Options{
 		Store:       store,
@@ -151,17 +182,17 @@ func openMesh(path, cache, out string, logger *slog.Logger, lookup func(string) 
 		Logger:      logger,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	env := sources.Env{File: path, Dir: f.Dir}
 	for _, s := range f.Sources {
 		src, err := sources.Open(env, s)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := m.Add(s.Name, src); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return m, nil
+	return m, f, nil
 }
