@@ -600,12 +600,25 @@ func (m *Mesh) finishUnchanged(ctx context.Context, b *Build, prev *Snapshot, re
 // carried over (hard links, or copies where links fail) instead of being regenerated.
 func (m *Mesh) writeAndSave(ctx context.Context, b *Build, reuse *OutputStamp) error {
 	t0 := time.Now()
+	// With a staged store the snapshot's nodes are written while the output folder is; the commit
+	// point (the manifest, with the folder's stamp) comes after both.
+	var commit func(context.Context) error
+	staged, _ := m.opts.Store.(StagedStore)
+	var g errgroup.Group
+	if staged != nil && m.opts.Out != "" {
+		g.Go(func() error {
+			var err error
+			commit, err = staged.Stage(ctx, b.snapshot)
+			return err
+		})
+	}
 	if m.opts.Out != "" {
 		extra, err := m.extraOutputs(b)
 		if err == nil {
 			err = b.writeDir(m.opts.Out, reuse, extra...)
 		}
 		if err != nil {
+			g.Wait()
 			b.Graph = nil
 			return fmt.Errorf("write %s: %w", m.opts.Out, err)
 		}
@@ -613,7 +626,16 @@ func (m *Mesh) writeAndSave(ctx context.Context, b *Build, reuse *OutputStamp) e
 	}
 	t1 := time.Now()
 	b.Report.Phases.WriteMs = t1.Sub(t0).Milliseconds()
-	if m.opts.Store != nil {
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("save snapshot: %w", err)
+	}
+	switch {
+	case commit != nil:
+		if err := commit(ctx); err != nil {
+			return fmt.Errorf("save snapshot: %w", err)
+		}
+		b.Report.SnapshotSaved = true
+	case m.opts.Store != nil:
 		if err := m.opts.Store.Save(ctx, b.snapshot); err != nil {
 			return fmt.Errorf("save snapshot: %w", err)
 		}

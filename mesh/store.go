@@ -34,6 +34,16 @@ type Store interface {
 	Save(ctx context.Context, s *Snapshot) error
 }
 
+// StagedStore is an optional interface: a Store that can write the bulk of a snapshot (its nodes)
+// before the commit point, so the engine overlaps it with writing the output folder and commits only
+// once the folder is in place. Save must keep working on its own.
+type StagedStore interface {
+	Store
+	// Stage writes everything but the commit point and returns the commit, which must read the
+	// snapshot's cursors and output stamps as they are when it is called.
+	Stage(ctx context.Context, s *Snapshot) (commit func(ctx context.Context) error, err error)
+}
+
 // SnapshotVersion is the version of the snapshot format this package writes and reads.
 const SnapshotVersion = 1
 
@@ -216,55 +226,69 @@ func validNodesFile(name string) bool {
 
 // Save implements Store.
 func (d *DirStore) Save(ctx context.Context, s *Snapshot) error {
+	commit, err := d.Stage(ctx, s)
+	if err != nil {
+		return err
+	}
+	return commit(ctx)
+}
+
+// Stage implements StagedStore: it writes the node file (unless the snapshot still has the stored
+// one unloaded) and returns the commit, which writes manifest.json from the snapshot as it is then
+// (cursors, counts, output stamps) and removes node files no manifest names.
+func (d *DirStore) Stage(ctx context.Context, s *Snapshot) (func(context.Context) error, error) {
 	if err := os.MkdirAll(d.Dir, 0o755); err != nil {
-		return fmt.Errorf("snapshot dir: %w", err)
+		return nil, fmt.Errorf("snapshot dir: %w", err)
 	}
-	m := manifest{Format: snapshotFormat, Version: SnapshotVersion, CreatedAt: s.CreatedAt.UTC(), Fingerprint: s.Fingerprint, Outputs: s.Outputs}
-	for _, src := range s.Sources {
-		cursor := src.Cursor
-		if len(cursor) > 0 {
-			c, _, err := Canonicalize(cursor)
-			if err != nil {
-				return fmt.Errorf("source %q: cursor is not JSON: %w", src.Name, err)
-			}
-			cursor = c
-		}
-		count := src.Count
-		if src.Nodes != nil || s.Load == nil {
-			count = len(src.Nodes)
-		}
-		m.Sources = append(m.Sources, manifestSource{Name: src.Name, Kind: src.Kind, Cursor: cursor, Count: count, Linked: src.Linked})
-	}
+	var nodes manifestNodes
 	// The node file: reused when the snapshot still has it unloaded (nothing changed), else written.
 	if s.Load != nil && validNodesFile(s.NodesKey) {
 		st, err := os.Stat(filepath.Join(d.Dir, s.NodesKey))
 		if err == nil {
 			sum, err := fileSHA(filepath.Join(d.Dir, s.NodesKey), st.Size())
 			if err == nil {
-				m.Nodes = manifestNodes{File: s.NodesKey, SHA256: sum, Size: st.Size()}
+				nodes = manifestNodes{File: s.NodesKey, SHA256: sum, Size: st.Size()}
 			}
 		}
 	}
-	if m.Nodes.File == "" {
+	if nodes.File == "" {
 		if err := s.ensureNodes(ctx); err != nil {
-			return err
+			return nil, err
 		}
-		nodes, err := d.writeNodes(s)
+		var err error
+		if nodes, err = d.writeNodes(s); err != nil {
+			return nil, err
+		}
+		s.NodesKey = nodes.File
+	}
+	return func(ctx context.Context) error {
+		m := manifest{Format: snapshotFormat, Version: SnapshotVersion, CreatedAt: s.CreatedAt.UTC(),
+			Fingerprint: s.Fingerprint, Outputs: s.Outputs, Nodes: nodes}
+		for _, src := range s.Sources {
+			cursor := src.Cursor
+			if len(cursor) > 0 {
+				c, _, err := Canonicalize(cursor)
+				if err != nil {
+					return fmt.Errorf("source %q: cursor is not JSON: %w", src.Name, err)
+				}
+				cursor = c
+			}
+			count := src.Count
+			if src.Nodes != nil || s.Load == nil {
+				count = len(src.Nodes)
+			}
+			m.Sources = append(m.Sources, manifestSource{Name: src.Name, Kind: src.Kind, Cursor: cursor, Count: count, Linked: src.Linked})
+		}
+		data, err := json.Marshal(m)
 		if err != nil {
 			return err
 		}
-		m.Nodes = nodes
-		s.NodesKey = nodes.File
-	}
-	data, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	if err := writeFileAtomic(d.manifestPath(), func(w io.Writer) error { _, err := w.Write(append(data, '\n')); return err }); err != nil {
-		return err
-	}
-	d.removeUnreferenced(m.Nodes.File)
-	return nil
+		if err := writeFileAtomic(d.manifestPath(), func(w io.Writer) error { _, err := w.Write(append(data, '\n')); return err }); err != nil {
+			return err
+		}
+		d.removeUnreferenced(nodes.File)
+		return nil
+	}, nil
 }
 
 // fileSHA returns the SHA-256 of a node file: the one recorded in the current manifest when it names
