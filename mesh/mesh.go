@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -165,13 +166,23 @@ type Build struct {
 func (m *Mesh) Build(ctx context.Context) (*Build, error) {
 	// A store with conditional writes reports a concurrent build that saved first: build again on top
 	// of its snapshot, a few times at most.
-	const attempts = 4
+	const attempts = 6
 	for i := 1; ; i++ {
 		b, err := m.build(ctx)
 		if !errors.Is(err, ErrSnapshotConflict) || i == attempts || ctx.Err() != nil {
 			return b, err
 		}
-		m.opts.Logger.Warn("another build saved the snapshot first; building again on top of it", "attempt", i)
+		// A short random pause, growing with each attempt, so that builds racing for the same
+		// snapshot do not collide again at once.
+		pause := time.Duration(rand.Int64N(int64(50*time.Millisecond))) * time.Duration(i)
+		m.opts.Logger.Warn("another build saved the snapshot first; building again on top of it", "attempt", i, "pause", pause)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return b, err
+		case <-t.C:
+		}
 	}
 }
 

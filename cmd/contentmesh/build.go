@@ -46,10 +46,11 @@ func (c *cli) cmdBuild(ctx context.Context, args []string) int {
 	if outDir == "" {
 		outDir = l.resolve(l.file.Out, ".mesh")
 	}
-	store, err := mesh.NewDirStore(l.resolve(l.file.Cache, ".mesh-cache"))
+	store, _, closeStore, err := openStore(l.file.Cache, l.file.Dir, c.lookup, logger)
 	if err != nil {
 		return c.fail(exitUsage, err)
 	}
+	defer closeStore()
 	prev := previousSchema(outDir, logger)
 
 	var progress progressDisplay = noProgress{}

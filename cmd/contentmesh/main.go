@@ -7,6 +7,7 @@
 //	contentmesh schema   [-config mesh.yaml | -out DIR] [-go FILE [-package NAME]] [-json]
 //	contentmesh query    [-config mesh.yaml | -out DIR] [-pretty | -compact] [-raw] '<gjson path>'
 //	contentmesh diff     [-config mesh.yaml | -out DIR] [-json]
+//	contentmesh pull     [-config mesh.yaml] [-out DIR] [-quiet]
 //	contentmesh demo     [-dir DIR]
 //
 // Exit codes: 0 built, 1 a source failed or bad input, 2 bad usage or config.
@@ -56,6 +57,7 @@ Usage:
   contentmesh schema   [-config mesh.yaml | -out DIR] [-go FILE [-package NAME]] [-json]
   contentmesh query    [-config mesh.yaml | -out DIR] [-pretty | -compact] [-raw] '<gjson path>'
   contentmesh diff     [-config mesh.yaml | -out DIR] [-json]
+  contentmesh pull     [-config mesh.yaml] [-out DIR] [-quiet]
   contentmesh demo     [-dir DIR]
 
 Run "contentmesh <command> -h" for a command's flags.
@@ -95,6 +97,8 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		return c.cmdDiff(rest)
 	case "demo":
 		return c.cmdDemo(ctx, rest)
+	case "pull":
+		return c.cmdPull(ctx, rest)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(c.stdout, usage)
 		return exitOK

@@ -23,7 +23,8 @@ import (
 type File struct {
 	// Out is the output folder (default ".mesh").
 	Out string `yaml:"out"`
-	// Cache is the snapshot store: a directory (default ".mesh-cache").
+	// Cache is the snapshot store: a directory (default ".mesh-cache"), or s3://bucket/prefix for
+	// S3-compatible object storage (see mesh/s3store.ParseURL).
 	Cache string `yaml:"cache"`
 	// OnError is "fail" (default) or "stale".
 	OnError string `yaml:"onError"`
