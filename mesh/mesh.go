@@ -289,6 +289,7 @@ func (m *Mesh) build(ctx context.Context) (*Build, error) {
 		dangling = []DanglingRef{}
 	}
 	b.Report.DanglingRefs = dangling
+	next.Dangling = dangling
 	if m.opts.Strict && len(dangling) > 0 {
 		return b, fmt.Errorf("%w: %d, first: %s.%s -> %s", ErrDanglingRefs, len(dangling), dangling[0].From, dangling[0].Field, dangling[0].To)
 	}
@@ -541,6 +542,10 @@ func (m *Mesh) unchanged(prev *Snapshot, results []sourceResult, fp string) bool
 func (m *Mesh) finishUnchanged(ctx context.Context, b *Build, prev *Snapshot, results []sourceResult, start time.Time) error {
 	next := &Snapshot{Version: SnapshotVersion, CreatedAt: time.Now().UTC(), Fingerprint: prev.Fingerprint,
 		NodesKey: prev.NodesKey, Load: prev.Load}
+	if m.opts.Strict && len(prev.Dangling) > 0 {
+		d := prev.Dangling[0]
+		return fmt.Errorf("%w: %d, first: %s.%s -> %s", ErrDanglingRefs, len(prev.Dangling), d.From, d.Field, d.To)
+	}
 	next.Sources = slices.Clone(prev.Sources)
 	nodes := 0
 	for i := range next.Sources {
@@ -591,7 +596,11 @@ func (m *Mesh) finishUnchanged(ctx context.Context, b *Build, prev *Snapshot, re
 	})
 	b.Unchanged = true
 	b.Changes = ChangeSet{Added: []string{}, Updated: []string{}, Deleted: []string{}}
-	b.Report.DanglingRefs = []DanglingRef{}
+	b.Report.DanglingRefs = slices.Clone(prev.Dangling)
+	if b.Report.DanglingRefs == nil {
+		b.Report.DanglingRefs = []DanglingRef{}
+	}
+	next.Dangling = prev.Dangling
 	b.Report.Nodes = nodes
 	b.snapshot = next
 	b.Report.DurationMs = time.Since(start).Milliseconds()

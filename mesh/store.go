@@ -61,6 +61,8 @@ type Snapshot struct {
 	// Outputs describes the output folder written from this snapshot, so that an unchanged build can
 	// reuse its files.
 	Outputs *OutputStamp
+	// Dangling are the graph's dangling references, reported again by an unchanged build.
+	Dangling []DanglingRef
 	// Load, when set, fills every source's Nodes, which the store left unloaded (Count says how many
 	// there are). The engine calls it only when it needs the nodes.
 	Load func(ctx context.Context) error
@@ -147,6 +149,7 @@ type manifest struct {
 	Fingerprint string           `json:"fingerprint"`
 	Nodes       manifestNodes    `json:"nodes"`
 	Outputs     *OutputStamp     `json:"outputs,omitempty"`
+	Dangling    []DanglingRef    `json:"dangling,omitempty"`
 	Sources     []manifestSource `json:"sources"`
 }
 
@@ -191,7 +194,7 @@ func (d *DirStore) Load(ctx context.Context) (*Snapshot, error) {
 	if err != nil || st.Size() != m.Nodes.Size {
 		return nil, fmt.Errorf("snapshot %s: %w: node file %s missing or of the wrong size", d.manifestPath(), ErrCorruptSnapshot, m.Nodes.File)
 	}
-	s := &Snapshot{Version: m.Version, CreatedAt: m.CreatedAt, Fingerprint: m.Fingerprint, NodesKey: m.Nodes.File, Outputs: m.Outputs}
+	s := &Snapshot{Version: m.Version, CreatedAt: m.CreatedAt, Fingerprint: m.Fingerprint, NodesKey: m.Nodes.File, Outputs: m.Outputs, Dangling: m.Dangling}
 	for _, ms := range m.Sources {
 		s.Sources = append(s.Sources, SourceSnapshot{Name: ms.Name, Kind: ms.Kind, Cursor: ms.Cursor, Count: ms.Count, Linked: ms.Linked})
 	}
@@ -263,7 +266,7 @@ func (d *DirStore) Stage(ctx context.Context, s *Snapshot) (func(context.Context
 	}
 	return func(ctx context.Context) error {
 		m := manifest{Format: snapshotFormat, Version: SnapshotVersion, CreatedAt: s.CreatedAt.UTC(),
-			Fingerprint: s.Fingerprint, Outputs: s.Outputs, Nodes: nodes}
+			Fingerprint: s.Fingerprint, Outputs: s.Outputs, Dangling: s.Dangling, Nodes: nodes}
 		for _, src := range s.Sources {
 			cursor := src.Cursor
 			if len(cursor) > 0 {

@@ -24,13 +24,14 @@ const manifestFormat = "contentmesh-s3-snapshot"
 
 // manifest is the JSON form of <prefix>/manifest.json.
 type manifest struct {
-	Format      string            `json:"format"`
-	Version     int               `json:"version"`
-	CreatedAt   time.Time         `json:"createdAt"`
-	Fingerprint string            `json:"fingerprint"`
-	NodesKey    string            `json:"nodesKey"`
-	Outputs     *mesh.OutputStamp `json:"outputs,omitempty"`
-	Sources     []manifestSource  `json:"sources"`
+	Format      string             `json:"format"`
+	Version     int                `json:"version"`
+	CreatedAt   time.Time          `json:"createdAt"`
+	Fingerprint string             `json:"fingerprint"`
+	NodesKey    string             `json:"nodesKey"`
+	Outputs     *mesh.OutputStamp  `json:"outputs,omitempty"`
+	Dangling    []mesh.DanglingRef `json:"dangling,omitempty"`
+	Sources     []manifestSource   `json:"sources"`
 }
 
 type manifestSource struct {

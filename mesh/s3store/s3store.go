@@ -422,7 +422,7 @@ func (s *Store) Load(ctx context.Context) (*mesh.Snapshot, error) {
 		return nil, fmt.Errorf("%s: %w", s.url(key), err)
 	}
 	s.setBase(baseOf(info.ETag, m))
-	snap := &mesh.Snapshot{Version: m.Version, CreatedAt: m.CreatedAt, Fingerprint: m.Fingerprint, NodesKey: m.NodesKey, Outputs: m.Outputs}
+	snap := &mesh.Snapshot{Version: m.Version, CreatedAt: m.CreatedAt, Fingerprint: m.Fingerprint, NodesKey: m.NodesKey, Outputs: m.Outputs, Dangling: m.Dangling}
 	for _, ms := range m.Sources {
 		snap.Sources = append(snap.Sources, mesh.SourceSnapshot{Name: ms.Name, Kind: ms.Kind, Cursor: ms.Cursor, Count: ms.Count})
 	}
@@ -458,7 +458,7 @@ func (s *Store) getBase() base {
 // return an error wrapping mesh.ErrSnapshotConflict.
 func (s *Store) Save(ctx context.Context, snap *mesh.Snapshot) error {
 	b := s.getBase()
-	m := &manifest{Format: manifestFormat, Version: mesh.SnapshotVersion, CreatedAt: snap.CreatedAt.UTC(), Fingerprint: snap.Fingerprint, Outputs: snap.Outputs}
+	m := &manifest{Format: manifestFormat, Version: mesh.SnapshotVersion, CreatedAt: snap.CreatedAt.UTC(), Fingerprint: snap.Fingerprint, Outputs: snap.Outputs, Dangling: snap.Dangling}
 	for _, src := range snap.Sources {
 		cursor := src.Cursor
 		if len(cursor) > 0 {
