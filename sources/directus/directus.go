@@ -77,6 +77,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/contentmesh/contentmesh/sources/internal/emit"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -284,9 +285,9 @@ func (s *Source) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Emit
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	em := &emitGuard{out: out}
+	em := emit.NewGuard(out)
 	res, err := s.fetch(ctx, req, log, em)
-	if e := em.first(); e != nil {
+	if e := em.Err(); e != nil {
 		return mesh.FetchResult{}, e // unchanged, as the Source contract asks
 	}
 	if err != nil {
@@ -298,7 +299,7 @@ func (s *Source) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Emit
 	return res, nil
 }
 
-func (s *Source) fetch(ctx context.Context, req mesh.FetchRequest, log *slog.Logger, em *emitGuard) (mesh.FetchResult, error) {
+func (s *Source) fetch(ctx context.Context, req mesh.FetchRequest, log *slog.Logger, em *emit.Guard) (mesh.FetchResult, error) {
 	prev := s.readCursor(req, log)
 	sch, err := s.readSchema(ctx)
 	if err != nil {
@@ -412,7 +413,7 @@ type listResult struct {
 // that changed. Editing the other side of a relation (an author's list of articles, a file deleted
 // with ON DELETE SET NULL, a junction row) does not touch this side's date_updated. The items the
 // delta already read are not read again.
-func (s *Source) refreshRelated(ctx context.Context, req mesh.FetchRequest, lists []*listing, results map[string]*listResult, em *emitGuard) error {
+func (s *Source) refreshRelated(ctx context.Context, req mesh.FetchRequest, lists []*listing, results map[string]*listResult, em *emit.Guard) error {
 	changed := map[string]bool{}
 	for name, r := range results {
 		if r.deleted > 0 || (r.upserted > 0 && name != filesCollection) {
@@ -443,7 +444,7 @@ func (s *Source) refreshRelated(ctx context.Context, req mesh.FetchRequest, list
 				if err != nil {
 					return err
 				}
-				return em.upsert(n)
+				return em.Upsert(n)
 			})
 			if err != nil {
 				return s.explain("read "+l.name+" again (a collection it links to changed)", l.name, err)
@@ -456,7 +457,7 @@ func (s *Source) refreshRelated(ctx context.Context, req mesh.FetchRequest, list
 
 // fetchListing fetches one collection: a full listing, or (with prev) the delta of the package
 // documentation.
-func (s *Source) fetchListing(ctx context.Context, req mesh.FetchRequest, l *listing, prev *collState, em *emitGuard) (*listResult, error) {
+func (s *Source) fetchListing(ctx context.Context, req mesh.FetchRequest, l *listing, prev *collState, em *emit.Guard) (*listResult, error) {
 	d := &decoder{source: req.Source, origin: s.origin, info: l.info, files: l.name == filesCollection}
 	size := pageSize(req)
 	st := collState{}
@@ -476,7 +477,7 @@ func (s *Source) fetchListing(ctx context.Context, req mesh.FetchRequest, l *lis
 			st.Since = stamp
 		}
 		mu.Unlock()
-		return em.upsert(n)
+		return em.Upsert(n)
 	}
 	nodeID := func(key string) string { return d.nodeID(key) }
 	delta := prev != nil && l.since != "" && prev.Since != ""
@@ -535,7 +536,7 @@ func (s *Source) fetchListing(ctx context.Context, req mesh.FetchRequest, l *lis
 	}
 	for _, k := range sortedKeys(emitted) {
 		if !current[k] && !(delta && now[k]) {
-			if err := em.delete(nodeID(k)); err != nil {
+			if err := em.Delete(nodeID(k)); err != nil {
 				return nil, err
 			}
 		}
@@ -550,7 +551,7 @@ func (s *Source) fetchListing(ctx context.Context, req mesh.FetchRequest, l *lis
 			for _, k := range prev.Keys {
 				if !current[k] {
 					res.deleted++
-					if err := em.delete(nodeID(k)); err != nil {
+					if err := em.Delete(nodeID(k)); err != nil {
 						return nil, err
 					}
 				}
@@ -600,7 +601,7 @@ func (s *Source) fetchListing(ctx context.Context, req mesh.FetchRequest, l *lis
 	for _, k := range sortedKeys(gone) {
 		if !now[k] {
 			res.deleted++
-			if err := em.delete(nodeID(k)); err != nil {
+			if err := em.Delete(nodeID(k)); err != nil {
 				return nil, err
 			}
 		}
@@ -750,42 +751,6 @@ func (s *Source) explain(op, collection string, err error) error {
 		return fmt.Errorf("directus: %s: %w", op, err)
 	}
 	return fmt.Errorf("directus: %s: %w (%s)", op, err, hint)
-}
-
-// emitGuard remembers the first error of the Emitter, so that Fetch returns it unchanged.
-type emitGuard struct {
-	out mesh.Emitter
-	mu  sync.Mutex
-	err error
-}
-
-func (e *emitGuard) fail(err error) error {
-	e.mu.Lock()
-	if e.err == nil {
-		e.err = err
-	}
-	e.mu.Unlock()
-	return err
-}
-
-func (e *emitGuard) upsert(n mesh.Node) error {
-	if err := e.out.Upsert(n); err != nil {
-		return e.fail(err)
-	}
-	return nil
-}
-
-func (e *emitGuard) delete(id string) error {
-	if err := e.out.Delete(id); err != nil {
-		return e.fail(err)
-	}
-	return nil
-}
-
-func (e *emitGuard) first() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.err
 }
 
 // decoder maps the items of one collection (or the files) to nodes.

@@ -108,6 +108,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/contentmesh/contentmesh/sources/internal/emit"
 	"log/slog"
 	"math"
 	"net/http"
@@ -312,7 +313,7 @@ type fetchRun struct {
 	log     *slog.Logger
 	version int
 	sch     *schema // nil when the token may not read it
-	em      *emitGuard
+	em      *emit.Guard
 
 	// index maps an entry's key (documentId, or a v4 id) to the collections holding it, when the
 	// schema is not readable.
@@ -334,10 +335,10 @@ func (s *Source) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Emit
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	run := &fetchRun{s: s, req: req, log: log, version: s.cfg.Version, em: &emitGuard{out: out},
+	run := &fetchRun{s: s, req: req, log: log, version: s.cfg.Version, em: emit.NewGuard(out),
 		seenAssets: map[string]bool{}}
 	res, err := run.fetch(ctx)
-	if e := run.em.first(); e != nil {
+	if e := run.em.Err(); e != nil {
 		return mesh.FetchResult{}, e // unchanged, as the Source contract asks
 	}
 	if err != nil {
@@ -448,7 +449,7 @@ func (r *fetchRun) fetch(ctx context.Context) (mesh.FetchResult, error) {
 			}
 			for _, id := range prev.Files {
 				if !have[id] {
-					if err := r.em.delete(mesh.NodeID(r.req.Source, filesNamespace, id)); err != nil {
+					if err := r.em.Delete(mesh.NodeID(r.req.Source, filesNamespace, id)); err != nil {
 						return mesh.FetchResult{}, err
 					}
 				}
@@ -639,7 +640,7 @@ func (r *fetchRun) emitFiles(body []byte) ([]string, error) {
 			return false
 		}
 		ids = append(ids, n.NativeID)
-		if err = r.em.upsert(n); err != nil {
+		if err = r.em.Upsert(n); err != nil {
 			return false
 		}
 		return true
@@ -699,12 +700,12 @@ func (r *fetchRun) refreshRelated(ctx context.Context, results map[string]*listR
 				if err != nil || res.emitted[itemKey(n.NativeID, n.Locale)] {
 					return err
 				}
-				if err := r.em.upsert(n); err != nil {
+				if err := r.em.Upsert(n); err != nil {
 					return err
 				}
 				for _, a := range assets {
 					if r.firstAsset(a.ID) {
-						if err := r.em.upsert(a); err != nil {
+						if err := r.em.Upsert(a); err != nil {
 							return err
 						}
 					}
@@ -754,12 +755,12 @@ func (r *fetchRun) fetchCollection(ctx context.Context, c string, prev *collStat
 			st.Localized = true
 		}
 		mu.Unlock()
-		if err := r.em.upsert(n); err != nil {
+		if err := r.em.Upsert(n); err != nil {
 			return err
 		}
 		for _, a := range assets {
 			if r.firstAsset(a.ID) {
-				if err := r.em.upsert(a); err != nil {
+				if err := r.em.Upsert(a); err != nil {
 					return err
 				}
 			}
@@ -791,7 +792,7 @@ func (r *fetchRun) fetchCollection(ctx context.Context, c string, prev *collStat
 	keep := func(k string) bool { return delta && sw.keys[k] }
 	for _, k := range sortedKeys(emitted) {
 		if !current[k] && !keep(k) {
-			if err := r.em.delete(r.nodeID(c, k)); err != nil {
+			if err := r.em.Delete(r.nodeID(c, k)); err != nil {
 				return nil, err
 			}
 		}
@@ -804,7 +805,7 @@ func (r *fetchRun) fetchCollection(ctx context.Context, c string, prev *collStat
 			for _, k := range prev.Keys {
 				if !current[k] {
 					res.deleted++
-					if err := r.em.delete(r.nodeID(c, k)); err != nil {
+					if err := r.em.Delete(r.nodeID(c, k)); err != nil {
 						return nil, err
 					}
 				}
@@ -863,7 +864,7 @@ func (r *fetchRun) fetchCollection(ctx context.Context, c string, prev *collStat
 	for _, k := range sortedKeys(gone) {
 		if !sw.keys[k] {
 			res.deleted++
-			if err := r.em.delete(r.nodeID(c, k)); err != nil {
+			if err := r.em.Delete(r.nodeID(c, k)); err != nil {
 				return nil, err
 			}
 		}
@@ -1050,42 +1051,6 @@ func (s *Source) explain(op, collection string, err error) error {
 		return fmt.Errorf("strapi: %s: %w", op, err)
 	}
 	return fmt.Errorf("strapi: %s: %w (%s)", op, err, hint)
-}
-
-// emitGuard remembers the first error of the Emitter, so that Fetch returns it unchanged.
-type emitGuard struct {
-	out mesh.Emitter
-	mu  sync.Mutex
-	err error
-}
-
-func (e *emitGuard) fail(err error) error {
-	e.mu.Lock()
-	if e.err == nil {
-		e.err = err
-	}
-	e.mu.Unlock()
-	return err
-}
-
-func (e *emitGuard) upsert(n mesh.Node) error {
-	if err := e.out.Upsert(n); err != nil {
-		return e.fail(err)
-	}
-	return nil
-}
-
-func (e *emitGuard) delete(id string) error {
-	if err := e.out.Delete(id); err != nil {
-		return e.fail(err)
-	}
-	return nil
-}
-
-func (e *emitGuard) first() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.err
 }
 
 // decoder returns the decoder of a collection's entries ("" for the media library).

@@ -92,6 +92,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/contentmesh/contentmesh/sources/internal/emit"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -293,43 +294,6 @@ func (s *Source) listQuery(t *typeInfo) url.Values {
 	return q
 }
 
-// emitGuard remembers the first error of the Emitter, so that Fetch returns it unchanged.
-type emitGuard struct {
-	out  mesh.Emitter
-	mu   sync.Mutex
-	err  error
-	seen map[string]bool // node IDs upserted in this fetch (no node is emitted twice)
-}
-
-func (e *emitGuard) fail(err error) error {
-	e.mu.Lock()
-	if e.err == nil {
-		e.err = err
-	}
-	e.mu.Unlock()
-	return err
-}
-
-func (e *emitGuard) upsert(n mesh.Node) error {
-	if err := e.out.Upsert(n); err != nil {
-		return e.fail(err)
-	}
-	return nil
-}
-
-func (e *emitGuard) delete(id string) error {
-	if err := e.out.Delete(id); err != nil {
-		return e.fail(err)
-	}
-	return nil
-}
-
-func (e *emitGuard) first() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.err
-}
-
 // Fetch implements mesh.Source: every configured type, concurrently; a delta when the cursor allows
 // (see the package documentation).
 func (s *Source) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Emitter) (mesh.FetchResult, error) {
@@ -349,7 +313,7 @@ func (s *Source) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Emit
 			return mesh.FetchResult{}, ctxOr(ctx, err)
 		}
 	}
-	em := &emitGuard{out: out}
+	em := emit.NewGuard(out)
 	next := cursor{V: 1, Fingerprint: s.fingerprint, Source: req.Source, Types: map[string]typeState{}}
 	var mu sync.Mutex
 	results := map[string]*typeResult{}
@@ -377,7 +341,7 @@ func (s *Source) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Emit
 	if err == nil && prev != nil {
 		err = s.refreshRelated(ctx, req, infos, results, em)
 	}
-	if e := em.first(); e != nil {
+	if e := em.Err(); e != nil {
 		return mesh.FetchResult{}, e // unchanged, as the Source contract asks
 	}
 	if err != nil {
@@ -558,7 +522,7 @@ type typeResult struct {
 // direct queries that leave the posts' modification time alone. So when a delta deleted users,
 // media, terms of a taxonomy or items of the type itself, the post types (and media) linking there
 // are read again whole, the items the delta already read excepted.
-func (s *Source) refreshRelated(ctx context.Context, req mesh.FetchRequest, infos []*typeInfo, results map[string]*typeResult, em *emitGuard) error {
+func (s *Source) refreshRelated(ctx context.Context, req mesh.FetchRequest, infos []*typeInfo, results map[string]*typeResult, em *emit.Guard) error {
 	deleted := map[string]bool{} // namespaces with deletions
 	for _, t := range infos {
 		if results[t.restBase].deleted > 0 {
@@ -591,7 +555,7 @@ func (s *Source) refreshRelated(ctx context.Context, req mesh.FetchRequest, info
 				if err != nil || res.emitted.has(id) {
 					return err
 				}
-				return em.upsert(n)
+				return em.Upsert(n)
 			})
 			if err != nil {
 				return s.explain("read "+t.restBase+" again (items it links to were deleted)", t.restBase, err)
@@ -604,7 +568,7 @@ func (s *Source) refreshRelated(ctx context.Context, req mesh.FetchRequest, info
 
 // fetchType fetches one type: a full listing, or (with prev) the delta described in the package
 // documentation. It returns the type's state for the next cursor.
-func (s *Source) fetchType(ctx context.Context, req mesh.FetchRequest, t *typeInfo, prev *typeState, em *emitGuard) (*typeResult, error) {
+func (s *Source) fetchType(ctx context.Context, req mesh.FetchRequest, t *typeInfo, prev *typeState, em *emit.Guard) (*typeResult, error) {
 	size := pageSize(req)
 	path := apiPrefix + t.restBase
 	dec := decoder{source: req.Source, t: t}
@@ -629,7 +593,7 @@ func (s *Source) fetchType(ctx context.Context, req mesh.FetchRequest, t *typeIn
 		lastAttempt = max(lastAttempt, attempt)
 		maxModified(modified)
 		mu.Unlock()
-		return em.upsert(n)
+		return em.Upsert(n)
 	}
 	dropStale := func(keep func(int64) bool) error {
 		var gone []int64
@@ -640,7 +604,7 @@ func (s *Source) fetchType(ctx context.Context, req mesh.FetchRequest, t *typeIn
 		}
 		slices.Sort(gone)
 		for _, id := range gone {
-			if err := em.delete(mesh.NodeID(req.Source, t.namespace, strconv.FormatInt(id, 10))); err != nil {
+			if err := em.Delete(mesh.NodeID(req.Source, t.namespace, strconv.FormatInt(id, 10))); err != nil {
 				return err
 			}
 		}
@@ -763,12 +727,12 @@ func (s *Source) fetchType(ctx context.Context, req mesh.FetchRequest, t *typeIn
 }
 
 // deleteGone deletes the nodes of the ids in before that are not in now, and counts them.
-func (s *Source) deleteGone(req mesh.FetchRequest, t *typeInfo, before, now idSet, em *emitGuard) (int, error) {
+func (s *Source) deleteGone(req mesh.FetchRequest, t *typeInfo, before, now idSet, em *emit.Guard) (int, error) {
 	n := 0
 	for _, id := range before.sorted() {
 		if !now.has(id) {
 			n++
-			if err := em.delete(mesh.NodeID(req.Source, t.namespace, strconv.FormatInt(id, 10))); err != nil {
+			if err := em.Delete(mesh.NodeID(req.Source, t.namespace, strconv.FormatInt(id, 10))); err != nil {
 				return n, err
 			}
 		}
