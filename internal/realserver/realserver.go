@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -40,4 +42,31 @@ func RequireUp(t testing.TB, name, rawURL string) {
 		return
 	}
 	c.Close()
+}
+
+// Env reads $REALSERVERS_DIR/<name>/env (default /tmp/contentmesh-realservers), written by
+// scripts/realservers/<name>-up.sh, and checks that the server at the URL under urlKey is up. When
+// the file is missing or the server is down, the test is skipped (or fails under CI).
+func Env(t testing.TB, name, urlKey string) map[string]string {
+	t.Helper()
+	dir := os.Getenv("REALSERVERS_DIR")
+	if dir == "" {
+		dir = "/tmp/contentmesh-realservers"
+	}
+	data, err := os.ReadFile(filepath.Join(dir, name, "env"))
+	if err != nil {
+		Missing(t, name, err)
+		return nil
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
+			env[k] = v
+		}
+	}
+	if env[urlKey] == "" {
+		t.Fatalf("%s env file has no %s", name, urlKey)
+	}
+	RequireUp(t, name, env[urlKey])
+	return env
 }
