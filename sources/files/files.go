@@ -760,6 +760,9 @@ func resolveRef(source, v string) (string, error) {
 	if ext := path.Ext(base); slices.Contains(knownExts, strings.ToLower(ext)) {
 		base = base[:len(base)-len(ext)]
 	}
+	if base == "" || strings.HasSuffix(base, "/") || path.Base(base) == "." {
+		return "", fmt.Errorf("$ref %q is not a path of a file in dir", v)
+	}
 	if hasFrag {
 		base += "#" + frag
 	}
