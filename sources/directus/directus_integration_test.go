@@ -1,16 +1,12 @@
 package directus
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"github.com/contentmesh/contentmesh/internal/realserver"
 	"io"
 	"maps"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -27,28 +23,8 @@ type realServer struct {
 // skipped, except under CI (CI=true), where the server must be there.
 func startRealServer(t *testing.T) realServer {
 	t.Helper()
-	dir := os.Getenv("REALSERVERS_DIR")
-	if dir == "" {
-		dir = "/tmp/contentmesh-realservers"
-	}
-	file := filepath.Join(dir, "directus", "env")
-	f, err := os.Open(file)
-	if err != nil {
-		msg := fmt.Sprintf("no real Directus (%v): start it with scripts/realservers/directus-up.sh", err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	defer f.Close()
-	env := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			env[k] = v
-		}
-	}
-	realserver.RequireUp(t, "directus", env["DIRECTUS_URL"])
+	file := "the directus env file"
+	env := realserver.Env(t, "directus", "DIRECTUS_URL")
 	rs := realServer{url: env["DIRECTUS_URL"], token: env["DIRECTUS_TOKEN"]}
 	if rs.url == "" || rs.token == "" {
 		t.Fatalf("%s lacks DIRECTUS_URL or DIRECTUS_TOKEN", file)

@@ -1,16 +1,12 @@
 package strapi
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"github.com/contentmesh/contentmesh/internal/realserver"
 	"io"
 	"maps"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -27,28 +23,8 @@ type realServer struct {
 // skipped, except under CI (CI=true), where the server must be there.
 func startRealServer(t *testing.T) realServer {
 	t.Helper()
-	dir := os.Getenv("REALSERVERS_DIR")
-	if dir == "" {
-		dir = "/tmp/contentmesh-realservers"
-	}
-	file := filepath.Join(dir, "strapi", "env")
-	f, err := os.Open(file)
-	if err != nil {
-		msg := fmt.Sprintf("no real Strapi (%v): start it with scripts/realservers/strapi-up.sh", err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	defer f.Close()
-	env := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			env[k] = v
-		}
-	}
-	realserver.RequireUp(t, "strapi", env["STRAPI_URL"])
+	file := "the strapi env file"
+	env := realserver.Env(t, "strapi", "STRAPI_URL")
 	rs := realServer{url: env["STRAPI_URL"], token: env["STRAPI_TOKEN"], readOnly: env["STRAPI_READONLY_TOKEN"]}
 	if rs.url == "" || rs.token == "" || rs.readOnly == "" {
 		t.Fatalf("%s lacks STRAPI_URL, STRAPI_TOKEN or STRAPI_READONLY_TOKEN", file)

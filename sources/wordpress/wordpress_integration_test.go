@@ -1,7 +1,6 @@
 package wordpress
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,8 +9,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -28,28 +25,8 @@ type realServer struct {
 // skipped, except under CI (CI=true), where the server must be there.
 func startRealServer(t *testing.T) realServer {
 	t.Helper()
-	dir := os.Getenv("REALSERVERS_DIR")
-	if dir == "" {
-		dir = "/tmp/contentmesh-realservers"
-	}
-	file := filepath.Join(dir, "wordpress", "env")
-	f, err := os.Open(file)
-	if err != nil {
-		msg := fmt.Sprintf("no real WordPress (%v): start it with scripts/realservers/wordpress-up.sh", err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	defer f.Close()
-	env := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			env[k] = v
-		}
-	}
-	realserver.RequireUp(t, "wordpress", env["WP_URL"])
+	file := "the wordpress env file"
+	env := realserver.Env(t, "wordpress", "WP_URL")
 	rs := realServer{url: env["WP_URL"], user: env["WP_USER"], appPassword: env["WP_APP_PASSWORD"]}
 	if rs.url == "" || rs.user == "" || rs.appPassword == "" {
 		t.Fatalf("%s lacks WP_URL, WP_USER or WP_APP_PASSWORD", file)
