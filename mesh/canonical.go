@@ -38,6 +38,8 @@ type canonicalizer struct {
 	tmp     []byte
 	order   []int
 	tmpOut  []byte // reusable output buffer for callers that copy the result
+	lineBuf []byte // reusable buffers of a disk-backed build's collector
+	keyBuf  []byte
 	depth   int
 }
 

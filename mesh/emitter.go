@@ -22,6 +22,56 @@ type collector struct {
 	// duplicates counts upserts of an ID already emitted in this fetch: harmless, but in a full fetch
 	// usually the sign of overlapping pages.
 	duplicates atomic.Int64
+
+	// In a disk-backed build the emitted nodes go to the scratch database instead of nodes and
+	// deletes (under mu); upserts and deletions are counted, the distinct IDs are known at merge.
+	disk      *kvWriter
+	diskDone  bool
+	upserts   atomic.Int64
+	deletions atomic.Int64
+}
+
+// newDiskCollector returns a collector that writes what the source emits to kv.
+func newDiskCollector(source string, pool *sync.Pool, kv *diskKV) *collector {
+	c := newCollector(source, pool)
+	c.nodes, c.deletes = nil, nil
+	c.disk = kv.writer()
+	return c
+}
+
+// emitted reports how many upserts and deletions the source made.
+func (c *collector) emitted() int64 {
+	if c.disk != nil {
+		return c.upserts.Load() + c.deletions.Load()
+	}
+	return int64(len(c.nodes) + len(c.deletes))
+}
+
+// finish commits a disk collector's last writes; later emits fail.
+func (c *collector) finish() error {
+	if c.disk == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.diskDone {
+		return nil
+	}
+	c.diskDone = true
+	return c.disk.done()
+}
+
+// diskPut stores one emitted record ('U' + node line, or 'D') under the node's ID.
+func (c *collector) diskPut(key, value []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.diskDone {
+		return fmt.Errorf("%w: source %q emitted after its Fetch returned", ErrInvalidNode, c.source)
+	}
+	if err := c.disk.set(key, value); err != nil {
+		return fmt.Errorf("disk graph: %w", err)
+	}
+	return nil
 }
 
 func newCollector(source string, pool *sync.Pool) *collector {
@@ -57,6 +107,9 @@ func (c *collector) Upsert(n Node) error {
 		c.pool.Put(cz)
 		return fmt.Errorf("%w: node %q: fields must be a JSON object", ErrInvalidNode, n.ID)
 	}
+	if c.disk != nil {
+		return c.upsertDisk(cz, &n, out, refs)
+	}
 	node := &Node{
 		ID:        n.ID,
 		Type:      n.Type,
@@ -89,10 +142,40 @@ func (c *collector) Upsert(n Node) error {
 	return nil
 }
 
+// upsertDisk writes the node to the scratch database; it returns cz to the pool.
+func (c *collector) upsertDisk(cz *canonicalizer, n *Node, fields []byte, refs []Ref) error {
+	defer c.pool.Put(cz)
+	node := Node{ID: n.ID, Type: n.Type, Source: c.source, NativeID: n.NativeID, Locale: n.Locale,
+		UpdatedAt: n.UpdatedAt.UTC(), Fields: fields, Refs: refs, Digest: digest(n.Type, n.Locale, fields)}
+	for _, r := range refs {
+		if !ValidNodeID(r.To) {
+			return fmt.Errorf("%w: node %q: field %q: $ref %q is not a node id", ErrInvalidNode, n.ID, r.Field, r.To)
+		}
+	}
+	cz.lineBuf = appendNode(append(cz.lineBuf[:0], 'U'), &node, false)
+	cz.keyBuf = kvKey(cz.keyBuf, nsEmitted, n.ID)
+	if err := c.diskPut(cz.keyBuf, cz.lineBuf); err != nil {
+		return err
+	}
+	c.upserts.Add(1)
+	c.count.Add(1)
+	return nil
+}
+
 // Delete implements Emitter.
 func (c *collector) Delete(id string) error {
 	if err := c.checkID(id); err != nil {
 		return err
+	}
+	if c.disk != nil {
+		if err := c.diskPut(kvKey(nil, nsEmitted, id), []byte{'D'}); err != nil {
+			return err
+		}
+		c.deletions.Add(1)
+		if c.count.Load() > 0 {
+			c.count.Add(-1)
+		}
+		return nil
 	}
 	c.mu.Lock()
 	if _, ok := c.nodes[id]; ok {

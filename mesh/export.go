@@ -20,61 +20,81 @@ const GraphVersion = 1
 // WriteGraphJSON writes graph.json: {"version": 1, "nodes": [...]} with nodes sorted by ID, one per
 // line.
 func (g *Graph) WriteGraphJSON(w io.Writer) error {
-	g.ensure()
 	buf := make([]byte, 0, 64<<10)
 	buf = fmt.Appendf(buf, "{\"version\":%d,\"nodes\":[", GraphVersion)
-	for i, n := range g.nodes {
+	i := 0
+	err := g.forEach(func(n *Node) (bool, error) {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
+		i++
 		buf = append(buf, '\n')
 		buf = appendNodeJSON(buf, n)
 		if len(buf) > 48<<10 {
 			if _, err := w.Write(buf); err != nil {
-				return err
+				return false, err
 			}
 			buf = buf[:0]
 		}
+		return true, nil
+	})
+	if err != nil {
+		return err
 	}
 	buf = append(buf, "\n]}\n"...)
-	_, err := w.Write(buf)
+	_, err = w.Write(buf)
 	return err
 }
 
 // WriteNDJSON writes nodes.ndjson: one node per line, sorted by ID.
 func (g *Graph) WriteNDJSON(w io.Writer) error {
-	g.ensure()
-	return writeNodeLines(w, g.nodes, "", "\n", "")
+	buf := make([]byte, 0, 64<<10)
+	err := g.forEach(func(n *Node) (bool, error) {
+		buf = appendNodeJSON(buf, n)
+		buf = append(buf, '\n')
+		if len(buf) > 48<<10 {
+			if _, err := w.Write(buf); err != nil {
+				return false, err
+			}
+			buf = buf[:0]
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(buf)
+	return err
 }
 
 // WriteType writes types/<Type>.json: the nodes of one type as a JSON array.
 func (g *Graph) WriteType(w io.Writer, typ string) error {
-	g.ensure()
-	return writeNodeLines(w, g.byType[typ], "[", ",\n", "]\n")
-}
-
-func writeNodeLines(w io.Writer, nodes []*Node, open, sep, closing string) error {
 	buf := make([]byte, 0, 64<<10)
-	buf = append(buf, open...)
-	if open != "" && len(nodes) > 0 {
-		buf = append(buf, '\n')
-	}
-	for i, n := range nodes {
-		buf = appendNodeJSON(buf, n)
-		if sep == "\n" || i < len(nodes)-1 {
-			buf = append(buf, sep...)
-		} else if open != "" {
-			buf = append(buf, '\n')
+	buf = append(buf, '[')
+	i := 0
+	err := g.forEachOfType(typ, func(n *Node) (bool, error) {
+		if i > 0 {
+			buf = append(buf, ',')
 		}
+		i++
+		buf = append(buf, '\n')
+		buf = appendNodeJSON(buf, n)
 		if len(buf) > 48<<10 {
 			if _, err := w.Write(buf); err != nil {
-				return err
+				return false, err
 			}
 			buf = buf[:0]
 		}
+		return true, nil
+	})
+	if err != nil {
+		return err
 	}
-	buf = append(buf, closing...)
-	_, err := w.Write(buf)
+	if i > 0 {
+		buf = append(buf, '\n')
+	}
+	buf = append(buf, "]\n"...)
+	_, err = w.Write(buf)
 	return err
 }
 
@@ -179,7 +199,7 @@ const maxOpenTypeFiles = 128
 // writeNodeFiles writes graph.json, nodes.ndjson and types/*.json, encoding each node once for all
 // three (graph and types are in ID order, so one pass feeds them all).
 func (g *Graph) writeNodeFiles(dir string, files *outFiles) error {
-	g.ensure()
+	types := g.Types()
 	graph, err := files.create(filepath.Join(dir, "graph.json"))
 	if err != nil {
 		return err
@@ -190,25 +210,18 @@ func (g *Graph) writeNodeFiles(dir string, files *outFiles) error {
 	}
 	fmt.Fprintf(graph.w, "{\"version\":%d,\"nodes\":[", GraphVersion)
 	buf := make([]byte, 0, 16<<10)
-	for pass := 0; pass == 0 || pass*maxOpenTypeFiles < len(g.types); pass++ {
-		types := map[string]*outFile{}
-		end := min(len(g.types), (pass+1)*maxOpenTypeFiles)
-		for _, t := range g.types[pass*maxOpenTypeFiles : end] {
+	for pass := 0; pass == 0 || pass*maxOpenTypeFiles < len(types); pass++ {
+		open := map[string]*outFile{}
+		end := min(len(types), (pass+1)*maxOpenTypeFiles)
+		for _, t := range types[pass*maxOpenTypeFiles : end] {
 			f, err := files.create(filepath.Join(dir, "types", TypeFileName(t)))
 			if err != nil {
 				return err
 			}
 			f.w.WriteByte('[')
-			types[t] = f
+			open[t] = f
 		}
-		nodes := g.nodes
-		if pass > 0 {
-			nodes = nil
-			for _, t := range g.types[pass*maxOpenTypeFiles : end] {
-				nodes = append(nodes, g.byType[t]...)
-			}
-		}
-		for _, n := range nodes {
+		write := func(n *Node) (bool, error) {
 			buf = appendNodeJSON(buf[:0], n)
 			if pass == 0 {
 				if graph.n > 0 {
@@ -220,7 +233,7 @@ func (g *Graph) writeNodeFiles(dir string, files *outFiles) error {
 				ndjson.w.Write(buf)
 				ndjson.w.WriteByte('\n')
 			}
-			if tf := types[n.Type]; tf != nil {
+			if tf := open[n.Type]; tf != nil {
 				if tf.n > 0 {
 					tf.w.WriteByte(',')
 				}
@@ -228,8 +241,20 @@ func (g *Graph) writeNodeFiles(dir string, files *outFiles) error {
 				tf.w.Write(buf)
 				tf.n++
 			}
+			return true, nil
 		}
-		for _, tf := range types {
+		if pass == 0 {
+			if err := g.forEach(write); err != nil {
+				return err
+			}
+		} else {
+			for _, t := range types[pass*maxOpenTypeFiles : end] {
+				if err := g.forEachOfType(t, write); err != nil {
+					return err
+				}
+			}
+		}
+		for _, tf := range open {
 			if tf.n > 0 {
 				tf.w.WriteByte('\n')
 			}

@@ -17,9 +17,15 @@ type Graph struct {
 	types  []string
 
 	// A graph that did not change since the last build is loaded from the snapshot on first use.
-	once sync.Once
-	load func() ([]*Node, error)
-	err  error
+	once     sync.Once
+	load     func() ([]*Node, error)
+	loadDisk func() (*diskGraph, error)
+	err      error
+
+	// A disk-backed graph keeps its nodes in a scratch database (Options.Graph).
+	disk    *diskGraph
+	errMu   sync.Mutex
+	readErr error
 }
 
 // lazyGraph returns a graph whose nodes are loaded (and indexed) on first use.
@@ -29,6 +35,16 @@ func lazyGraph(load func() ([]*Node, error)) *Graph {
 
 // ensure loads a lazy graph.
 func (g *Graph) ensure() {
+	if g.loadDisk != nil {
+		g.once.Do(func() {
+			g.disk, g.err = g.loadDisk()
+			g.loadDisk = nil
+			if g.err != nil {
+				g.index()
+			}
+		})
+		return
+	}
 	if g.load == nil {
 		return
 	}
@@ -46,10 +62,85 @@ func (g *Graph) ensure() {
 }
 
 // Err reports a failure to load a graph that was reused unchanged from the last build's snapshot
-// (the graph is then empty). It is nil for every graph a build computed.
+// (the graph is then empty), or to read a disk-backed graph's database (iteration then stops early).
+// It is nil for every graph in memory that a build computed.
 func (g *Graph) Err() error {
 	g.ensure()
-	return g.err
+	if g.err != nil {
+		return g.err
+	}
+	g.errMu.Lock()
+	defer g.errMu.Unlock()
+	return g.readErr
+}
+
+// fail records a disk read error for Err.
+func (g *Graph) fail(err error) {
+	if err == nil {
+		return
+	}
+	g.errMu.Lock()
+	if g.readErr == nil {
+		g.readErr = err
+	}
+	g.errMu.Unlock()
+}
+
+// OnDisk reports whether the graph's nodes live in a scratch database rather than in memory.
+func (g *Graph) OnDisk() bool {
+	g.ensure()
+	return g.disk != nil
+}
+
+// Close releases a disk-backed graph's database (its directory is removed); the graph must not be
+// used afterwards. It is a no-op for a graph in memory.
+func (g *Graph) Close() error {
+	if g == nil {
+		return nil
+	}
+	g.once.Do(func() { g.load, g.loadDisk = nil, nil }) // never load a graph only to close it
+	if g.disk != nil {
+		return g.disk.kv.close()
+	}
+	return nil
+}
+
+// forEach calls fn for every node in ID order (backrefs filled), from memory or from disk.
+func (g *Graph) forEach(fn func(*Node) (bool, error)) error {
+	g.ensure()
+	if g.disk != nil {
+		return g.disk.each(fn)
+	}
+	for _, n := range g.nodes {
+		if cont, err := fn(n); err != nil || !cont {
+			return err
+		}
+	}
+	return nil
+}
+
+// forEachOfType calls fn for the nodes of one type in ID order.
+func (g *Graph) forEachOfType(typ string, fn func(*Node) (bool, error)) error {
+	g.ensure()
+	if g.disk != nil {
+		return g.disk.eachOfType(typ, fn)
+	}
+	for _, n := range g.byType[typ] {
+		if cont, err := fn(n); err != nil || !cont {
+			return err
+		}
+	}
+	return nil
+}
+
+// lookup returns the node with the given ID, or nil.
+func (g *Graph) lookup(id string) *Node {
+	if g.disk != nil {
+		n, err := g.disk.get(id)
+		g.fail(err)
+		return n
+	}
+	return g.find(id)
 }
 
 // NewGraph builds a Graph from nodes whose Fields, Refs and Digest are already set (as in a snapshot
@@ -129,31 +220,34 @@ func (g *Graph) fillBackrefs() {
 // Len is the number of nodes.
 func (g *Graph) Len() int {
 	g.ensure()
+	if g.disk != nil {
+		return g.disk.total
+	}
 	return len(g.nodes)
 }
 
 // Get returns the node with the given ID.
 func (g *Graph) Get(id string) (*Node, bool) {
 	g.ensure()
-	n := g.find(id)
+	n := g.lookup(id)
 	return n, n != nil
 }
 
-// Nodes iterates over all nodes in ID order.
+// Nodes iterates over all nodes in ID order. A disk-backed graph reads them as it goes (each is a
+// new Node); a read error stops the iteration and is reported by Err.
 func (g *Graph) Nodes() iter.Seq[*Node] {
 	g.ensure()
 	return func(yield func(*Node) bool) {
-		for _, n := range g.nodes {
-			if !yield(n) {
-				return
-			}
-		}
+		g.fail(g.forEach(func(n *Node) (bool, error) { return yield(n), nil }))
 	}
 }
 
 // Types lists the node types present, sorted.
 func (g *Graph) Types() []string {
 	g.ensure()
+	if g.disk != nil {
+		return slices.Clone(g.disk.types)
+	}
 	return slices.Clone(g.types)
 }
 
@@ -161,17 +255,20 @@ func (g *Graph) Types() []string {
 func (g *Graph) ByType(typ string) iter.Seq[*Node] {
 	g.ensure()
 	return func(yield func(*Node) bool) {
-		for _, n := range g.byType[typ] {
-			if !yield(n) {
-				return
-			}
-		}
+		g.fail(g.forEachOfType(typ, func(n *Node) (bool, error) { return yield(n), nil }))
 	}
 }
 
 // CountByType returns the number of nodes of each type.
 func (g *Graph) CountByType() map[string]int {
 	g.ensure()
+	if g.disk != nil {
+		m := make(map[string]int, len(g.disk.counts))
+		for t, c := range g.disk.counts {
+			m[t] = c
+		}
+		return m
+	}
 	m := make(map[string]int, len(g.byType))
 	for t, ns := range g.byType {
 		m[t] = len(ns)
@@ -188,7 +285,7 @@ func (g *Graph) Refs(n *Node, field string) iter.Seq[*Node] {
 			if field != "" && r.Field != field {
 				continue
 			}
-			if t := g.find(r.To); t != nil && !yield(t) {
+			if t := g.lookup(r.To); t != nil && !yield(t) {
 				return
 			}
 		}
@@ -204,7 +301,7 @@ func (g *Graph) Backrefs(n *Node, field string) iter.Seq[*Node] {
 			if field != "" && b.Field != field {
 				continue
 			}
-			if f := g.find(b.From); f != nil && !yield(f) {
+			if f := g.lookup(b.From); f != nil && !yield(f) {
 				return
 			}
 		}
@@ -215,7 +312,7 @@ func (g *Graph) Backrefs(n *Node, field string) iter.Seq[*Node] {
 // exist when the node does not.
 func (g *Graph) Query(id, path string) gjson.Result {
 	g.ensure()
-	n := g.find(id)
+	n := g.lookup(id)
 	if n == nil {
 		return gjson.Result{}
 	}
@@ -225,6 +322,9 @@ func (g *Graph) Query(id, path string) gjson.Result {
 // Dangling lists references whose target is not in the graph, in order of referring ID.
 func (g *Graph) Dangling() []DanglingRef {
 	g.ensure()
+	if g.disk != nil {
+		return slices.Clone(g.disk.dangling)
+	}
 	var out []DanglingRef
 	for _, n := range g.nodes {
 		for _, r := range n.Refs {

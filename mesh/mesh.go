@@ -61,6 +61,15 @@ type Options struct {
 	// Extras, when set with Out, adds files to the output folder (schema.json, mesh.d.ts, ...); see
 	// ExtraOutputs.
 	Extras ExtraOutputs
+	// Graph says where the graph is kept: GraphAuto (the default), GraphMemory or GraphDisk. A
+	// disk-backed graph must be released with Build.Close.
+	Graph GraphMode
+	// DiskThreshold is the node count of the last snapshot from which GraphAuto keeps the graph on
+	// disk; 0 means DefaultDiskThreshold.
+	DiskThreshold int
+	// GraphDir is where a disk-backed graph's scratch database is created (in a new directory that
+	// Build.Close removes); empty means the system's temporary directory.
+	GraphDir string
 }
 
 // Observer is told about a build's progress. Methods are called from many goroutines.
@@ -102,6 +111,19 @@ func New(opts Options) (*Mesh, error) {
 	}
 	if opts.Concurrency < 0 {
 		return nil, &ConfigError{Where: "concurrency", Msg: "must not be negative"}
+	}
+	switch opts.Graph {
+	case "":
+		opts.Graph = GraphAuto
+	case GraphAuto, GraphMemory, GraphDisk:
+	default:
+		return nil, &ConfigError{Where: "graph", Msg: fmt.Sprintf("%q: want auto, memory or disk", opts.Graph)}
+	}
+	switch {
+	case opts.DiskThreshold == 0:
+		opts.DiskThreshold = DefaultDiskThreshold
+	case opts.DiskThreshold < 0:
+		return nil, &ConfigError{Where: "diskThreshold", Msg: "must not be negative"}
 	}
 	links, err := compileLinks(opts.Links)
 	if err != nil {
@@ -201,7 +223,34 @@ func (m *Mesh) build(ctx context.Context) (*Build, error) {
 		return b, err
 	}
 
-	results := m.fetchAll(ctx, prev)
+	// A disk-backed build copies the last snapshot into its database while the sources fetch.
+	var kv *diskKV
+	var ingested chan error
+	stopIngest := func() {}
+	if m.useDisk(prev) {
+		var err error
+		if kv, err = openDiskKV(m.opts.GraphDir); err != nil {
+			return b, err
+		}
+		ictx, cancel := context.WithCancel(ctx)
+		ingested = make(chan error, 1)
+		go func() { ingested <- ingestPrev(ictx, kv, prev) }()
+		stopIngest = func() {
+			cancel()
+			if ingested != nil {
+				<-ingested
+				ingested = nil
+			}
+		}
+	}
+	closeKV := func() {
+		stopIngest()
+		if kv != nil {
+			kv.close()
+		}
+	}
+
+	results := m.fetchAll(ctx, prev, kv)
 	b.Report.Phases.FetchMs = time.Since(start).Milliseconds()
 	b.Report.Sources = make([]SourceReport, len(results))
 	var errs []error
@@ -218,35 +267,36 @@ func (m *Mesh) build(ctx context.Context) (*Build, error) {
 		}
 	}
 	if len(errs) > 0 && m.opts.OnError == OnErrorFail {
+		closeKV()
 		return b, errors.Join(errs...)
 	}
 	if err := ctx.Err(); err != nil {
+		closeKV()
 		return b, err
 	}
 
 	fp := m.fingerprint()
 	if m.unchanged(prev, results, fp) {
-		return b, m.finishUnchanged(ctx, b, prev, results, start)
+		closeKV()
+		return b, m.finishUnchanged(ctx, b, prev, results, start, kv != nil)
+	}
+	if kv != nil {
+		err := <-ingested
+		ingested = nil
+		if err != nil {
+			kv.close()
+			return m.rebuildWithoutSnapshot(ctx, err, true)
+		}
+		if err := m.finishDisk(ctx, b, kv, prev, results, fp, start); err != nil {
+			kv.close()
+			b.Graph = nil
+			return b, err
+		}
+		return b, nil
 	}
 	if prev != nil {
 		if err := prev.ensureNodes(ctx); err != nil {
-			// The manifest was fine but the nodes are not: start over without the snapshot.
-			log.Warn("snapshot nodes unusable, fetching everything", "err", err)
-			b.Report.SnapshotError = err.Error()
-			m2 := *m
-			m2.opts.Store = nil
-			m2.opts.Full = true
-			rb, rerr := m2.build(ctx)
-			if rerr != nil {
-				return rb, rerr
-			}
-			rb.Report.SnapshotError = err.Error()
-			if m.opts.Store != nil {
-				if err := m.opts.Store.Save(ctx, rb.snapshot); err != nil {
-					return rb, fmt.Errorf("save snapshot: %w", err)
-				}
-			}
-			return rb, nil
+			return m.rebuildWithoutSnapshot(ctx, err, false)
 		}
 	}
 
@@ -308,9 +358,47 @@ func (m *Mesh) build(ctx context.Context) (*Build, error) {
 	return b, nil
 }
 
+// rebuildWithoutSnapshot starts over without the snapshot, whose manifest was fine but whose nodes
+// are not (err), fetching everything; the new snapshot replaces the broken one.
+func (m *Mesh) rebuildWithoutSnapshot(ctx context.Context, cause error, disk bool) (*Build, error) {
+	if errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded) {
+		return &Build{}, cause
+	}
+	m.opts.Logger.Warn("snapshot nodes unusable, fetching everything", "err", cause)
+	m2 := *m
+	store := m2.opts.Store
+	m2.opts.Store = nil
+	m2.opts.Full = true
+	if disk {
+		m2.opts.Graph = GraphDisk // the graph is as large as the snapshot said
+	}
+	rb, rerr := m2.build(ctx)
+	if rerr != nil {
+		return rb, rerr
+	}
+	rb.Report.SnapshotError = cause.Error()
+	if store != nil {
+		if err := store.Save(ctx, rb.snapshot); err != nil {
+			rb.Close()
+			return rb, fmt.Errorf("save snapshot: %w", err)
+		}
+	}
+	return rb, nil
+}
+
 // Snapshot returns the snapshot this build saved (or would save): for stores that a caller drives
-// itself.
+// itself. The snapshot of a disk-backed build streams its nodes from the graph's database: use it
+// before Close.
 func (b *Build) Snapshot() *Snapshot { return b.snapshot }
+
+// Close releases what the build holds beyond memory: a disk-backed graph's database. It is a no-op
+// for a graph in memory and safe to call more than once.
+func (b *Build) Close() error {
+	if b == nil || b.Graph == nil {
+		return nil
+	}
+	return b.Graph.Close()
+}
 
 func (m *Mesh) loadSnapshot(ctx context.Context) (*Snapshot, error) {
 	if m.opts.Store == nil {
@@ -340,7 +428,7 @@ type sourceResult struct {
 
 // fetchAll runs every source's Fetch, at most Concurrency at once. Under OnErrorFail the first
 // failure cancels the others.
-func (m *Mesh) fetchAll(ctx context.Context, prev *Snapshot) []sourceResult {
+func (m *Mesh) fetchAll(ctx context.Context, prev *Snapshot, kv *diskKV) []sourceResult {
 	results := make([]sourceResult, len(m.sources))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -355,7 +443,7 @@ func (m *Mesh) fetchAll(ctx context.Context, prev *Snapshot) []sourceResult {
 	pool := &sync.Pool{New: func() any { return new(canonicalizer) }}
 	for i, s := range m.sources {
 		g.Go(func() error {
-			results[i] = m.fetchOne(ctx, s, prev.source(s.name), pool)
+			results[i] = m.fetchOne(ctx, s, prev.source(s.name), pool, kv)
 			if results[i].err != nil && m.opts.OnError == OnErrorFail {
 				cancel()
 			}
@@ -367,10 +455,13 @@ func (m *Mesh) fetchAll(ctx context.Context, prev *Snapshot) []sourceResult {
 	return results
 }
 
-func (m *Mesh) fetchOne(ctx context.Context, s namedSource, prev *SourceSnapshot, pool *sync.Pool) sourceResult {
+func (m *Mesh) fetchOne(ctx context.Context, s namedSource, prev *SourceSnapshot, pool *sync.Pool, kv *diskKV) sourceResult {
 	kind := s.src.Kind()
 	res := sourceResult{name: s.name, kind: kind, report: SourceReport{Name: s.name, Type: kind}}
 	col := newCollector(s.name, pool)
+	if kv != nil {
+		col = newDiskCollector(s.name, pool, kv)
+	}
 	rec := &sourceRecorder{name: s.name, nodes: &col.count, observer: m.opts.Observer, keep: m.opts.RecordRequests}
 	if m.opts.Observer != nil {
 		m.opts.Observer.SourceStarted(s.name, kind)
@@ -381,6 +472,9 @@ func (m *Mesh) fetchOne(ctx context.Context, s namedSource, prev *SourceSnapshot
 	}
 	start := time.Now()
 	fr, err := safeFetch(withSourceRecorder(ctx, rec), s.src, req, col)
+	if ferr := col.finish(); err == nil && ferr != nil {
+		err = fmt.Errorf("disk graph: %w", ferr)
+	}
 	res.report.DurationMs = time.Since(start).Milliseconds()
 	rec.fill(&res.report)
 	res.events = rec.events
@@ -529,7 +623,7 @@ func (m *Mesh) unchanged(prev *Snapshot, results []sourceResult, fp string) bool
 		}
 		switch {
 		case r.stale:
-		case r.col != nil && r.delta && len(r.col.nodes) == 0 && len(r.col.deletes) == 0:
+		case r.col != nil && r.delta && r.col.emitted() == 0:
 		default:
 			return false
 		}
@@ -539,7 +633,7 @@ func (m *Mesh) unchanged(prev *Snapshot, results []sourceResult, fp string) bool
 
 // finishUnchanged completes a build whose graph did not change: no node is loaded, the graph is
 // lazy, outputs that depend only on the graph are kept, and the snapshot keeps its node file.
-func (m *Mesh) finishUnchanged(ctx context.Context, b *Build, prev *Snapshot, results []sourceResult, start time.Time) error {
+func (m *Mesh) finishUnchanged(ctx context.Context, b *Build, prev *Snapshot, results []sourceResult, start time.Time, disk bool) error {
 	next := &Snapshot{Version: SnapshotVersion, CreatedAt: time.Now().UTC(), Fingerprint: prev.Fingerprint,
 		NodesKey: prev.NodesKey, Load: prev.Load}
 	if m.opts.Strict && len(prev.Dangling) > 0 {
@@ -577,23 +671,27 @@ func (m *Mesh) finishUnchanged(ctx context.Context, b *Build, prev *Snapshot, re
 		}
 		return nil
 	}
-	b.Graph = lazyGraph(func() ([]*Node, error) {
-		if err := loadPrev(); err != nil {
-			return nil, err
-		}
-		var all []*Node
-		for _, s := range prev.Sources {
-			all = append(all, s.Nodes...)
-		}
-		if len(m.links) == 0 {
-			return all, nil
-		}
-		g, _, _, err := m.assemble(all)
-		if err != nil {
-			return nil, err
-		}
-		return g.nodes, nil
-	})
+	if disk {
+		b.Graph = &Graph{loadDisk: func() (*diskGraph, error) { return m.diskGraphOf(ctx, prev) }}
+	} else {
+		b.Graph = lazyGraph(func() ([]*Node, error) {
+			if err := loadPrev(); err != nil {
+				return nil, err
+			}
+			var all []*Node
+			for _, s := range prev.Sources {
+				all = append(all, s.Nodes...)
+			}
+			if len(m.links) == 0 {
+				return all, nil
+			}
+			g, _, _, err := m.assemble(all)
+			if err != nil {
+				return nil, err
+			}
+			return g.nodes, nil
+		})
+	}
 	b.Unchanged = true
 	b.Changes = ChangeSet{Added: []string{}, Updated: []string{}, Deleted: []string{}}
 	b.Report.DanglingRefs = slices.Clone(prev.Dangling)
@@ -609,6 +707,8 @@ func (m *Mesh) finishUnchanged(ctx context.Context, b *Build, prev *Snapshot, re
 		reuse = prev.Outputs
 	}
 	if err := m.writeAndSave(ctx, b, reuse); err != nil {
+		b.Close()
+		b.Graph = nil
 		return err
 	}
 	m.opts.Logger.Info("build done, nothing changed", "nodes", nodes, "ms", b.Report.DurationMs)

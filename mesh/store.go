@@ -66,6 +66,74 @@ type Snapshot struct {
 	// Load, when set, fills every source's Nodes, which the store left unloaded (Count says how many
 	// there are). The engine calls it only when it needs the nodes.
 	Load func(ctx context.Context) error
+	// Stream, when set, reads the nodes without holding them all in memory: it calls each for every
+	// node, source by source in the order of Sources, each source's nodes in ID order, and returns
+	// each's first error. A store sets it beside Load for builds whose graph is on disk; a
+	// disk-backed build sets it (and leaves Nodes nil) on the snapshot it saves. A stream can fail
+	// at its end (a checksum): a caller keeps nothing it read until Stream returned nil.
+	Stream func(ctx context.Context, each func(source string, n *Node) error) error
+}
+
+// nodesLoaded reports whether every source's Nodes hold the snapshot's nodes.
+func (s *Snapshot) nodesLoaded() bool {
+	if s.Load != nil {
+		return false
+	}
+	if s.Stream == nil {
+		return true
+	}
+	for _, src := range s.Sources {
+		if src.Nodes == nil && src.Count > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// scan calls each for every node, source by source: through Stream when the nodes are not in
+// memory, else over Sources' Nodes.
+func (s *Snapshot) scan(ctx context.Context, each func(source string, n *Node) error) error {
+	if s.Stream != nil && !s.nodesLoaded() {
+		return s.Stream(ctx, each)
+	}
+	if err := s.ensureNodes(ctx); err != nil {
+		return err
+	}
+	for _, src := range s.Sources {
+		for _, n := range src.Nodes {
+			if err := each(src.Name, n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ReadNodes fills every source's Nodes when the snapshot holds them elsewhere: in its store (Load)
+// or in a disk-backed build's database (Stream). Stores that need every node in memory to save
+// (they cut chunks by ID, say) call it; for a graph larger than memory it holds the whole snapshot
+// in memory.
+func (s *Snapshot) ReadNodes(ctx context.Context) error {
+	if s.Load != nil {
+		return s.ensureNodes(ctx)
+	}
+	if s.nodesLoaded() {
+		return nil
+	}
+	nodes := make(map[string][]*Node, len(s.Sources))
+	if err := s.Stream(ctx, func(source string, n *Node) error {
+		nodes[source] = append(nodes[source], n)
+		return nil
+	}); err != nil {
+		return err
+	}
+	for i := range s.Sources {
+		s.Sources[i].Nodes = nodes[s.Sources[i].Name]
+		if s.Sources[i].Nodes == nil {
+			s.Sources[i].Nodes = []*Node{}
+		}
+	}
+	return nil
 }
 
 // OutputStamp records the files of an output folder that depend only on the graph.
@@ -220,7 +288,95 @@ func (d *DirStore) Load(ctx context.Context) (*Snapshot, error) {
 		}
 		return nil
 	}
+	s.Stream = func(ctx context.Context, each func(string, *Node) error) error {
+		return streamNodesFile(ctx, nodesPath, m.Nodes.SHA256, s, each)
+	}
 	return s, nil
+}
+
+// streamNodesFile reads a node file line by line, checking it against the manifest as it goes: the
+// sources and counts of s, and at the end the trailer and the file's SHA-256.
+func streamNodesFile(ctx context.Context, path, wantSHA string, s *Snapshot, each func(string, *Node) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("snapshot %s: %w", path, err)
+	}
+	defer f.Close()
+	fileHash := sha256.New()
+	r := bufio.NewReaderSize(io.TeeReader(f, fileHash), 1<<20)
+	bodyHash := sha256.New() // what the trailer covers: every line before it
+	corrupt := func(format string, args ...any) error {
+		return fmt.Errorf("snapshot %s: %w: %s", path, ErrCorruptSnapshot, fmt.Sprintf(format, args...))
+	}
+	var line []byte
+	readLine := func() ([]byte, error) {
+		line = line[:0]
+		for {
+			chunk, err := r.ReadSlice('\n')
+			line = append(line, chunk...)
+			if err == bufio.ErrBufferFull {
+				continue
+			}
+			if err == io.EOF && len(line) > 0 {
+				return nil, corrupt("truncated")
+			}
+			return line, err
+		}
+	}
+	head, err := readLine()
+	if err != nil {
+		return corrupt("no header line")
+	}
+	h := gjson.ParseBytes(head)
+	if !gjson.ValidBytes(head) || h.Get("format").Str != snapshotFormat || h.Get("version").Int() != SnapshotVersion {
+		return corrupt("not a contentmesh snapshot of version %d", SnapshotVersion)
+	}
+	bodyHash.Write(head)
+	d := nodeDecoder{intern: map[string]string{}}
+	for i := range s.Sources {
+		want := &s.Sources[i]
+		hl, err := readLine()
+		if err != nil {
+			return corrupt("source %q missing", want.Name)
+		}
+		bodyHash.Write(hl)
+		hr := gjson.ParseBytes(hl)
+		if !gjson.ValidBytes(hl) || hr.Get("source").Str != want.Name || int(hr.Get("nodes").Int()) != want.Count {
+			return corrupt("source %q does not match the manifest", want.Name)
+		}
+		for j := 0; j < want.Count; j++ {
+			if j%1024 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			nl, err := readLine()
+			if err != nil {
+				return corrupt("source %q is missing nodes", want.Name)
+			}
+			bodyHash.Write(nl)
+			n, err := d.decode(bytes.Clone(nl[:len(nl)-1]))
+			if err != nil {
+				return corrupt("source %q: node %d: %v", want.Name, j+1, err)
+			}
+			if err := each(want.Name, n); err != nil {
+				return err
+			}
+		}
+	}
+	tl, err := readLine()
+	if err != nil {
+		return corrupt("truncated (no trailer)")
+	}
+	trailer := gjson.ParseBytes(tl)
+	if !trailer.Get("end").Bool() || trailer.Get("sha256").Str != hex.EncodeToString(bodyHash.Sum(nil)) {
+		return corrupt("checksum mismatch")
+	}
+	if _, err := readLine(); err != io.EOF {
+		return corrupt("data after the trailer")
+	}
+	if hex.EncodeToString(fileHash.Sum(nil)) != wantSHA {
+		return corrupt("checksum mismatch")
+	}
+	return nil
 }
 
 func validNodesFile(name string) bool {
@@ -259,7 +415,7 @@ func (d *DirStore) Stage(ctx context.Context, s *Snapshot) (func(context.Context
 			return nil, err
 		}
 		var err error
-		if nodes, err = d.writeNodes(s); err != nil {
+		if nodes, err = d.writeNodes(ctx, s); err != nil {
 			return nil, err
 		}
 		s.NodesKey = nodes.File
@@ -277,7 +433,7 @@ func (d *DirStore) Stage(ctx context.Context, s *Snapshot) (func(context.Context
 				cursor = c
 			}
 			count := src.Count
-			if src.Nodes != nil || s.Load == nil {
+			if src.Nodes != nil || s.nodesLoaded() {
 				count = len(src.Nodes)
 			}
 			m.Sources = append(m.Sources, manifestSource{Name: src.Name, Kind: src.Kind, Cursor: cursor, Count: count, Linked: src.Linked})
@@ -312,10 +468,13 @@ func fileSHA(path string, size int64) (string, error) {
 
 // writeNodes writes the node file (cursors and times left out, so equal node sets give equal
 // bytes) under its content address.
-func (d *DirStore) writeNodes(s *Snapshot) (manifestNodes, error) {
+func (d *DirStore) writeNodes(ctx context.Context, s *Snapshot) (manifestNodes, error) {
 	bare := &Snapshot{CreatedAt: time.Unix(0, 0), Sources: make([]SourceSnapshot, len(s.Sources))}
 	for i, src := range s.Sources {
-		bare.Sources[i] = SourceSnapshot{Name: src.Name, Kind: src.Kind, Nodes: src.Nodes, Linked: src.Linked}
+		bare.Sources[i] = SourceSnapshot{Name: src.Name, Kind: src.Kind, Count: src.Count, Nodes: src.Nodes, Linked: src.Linked}
+	}
+	if !s.nodesLoaded() {
+		bare.Stream = s.Stream
 	}
 	f, err := os.CreateTemp(d.Dir, ".nodes.tmp-*")
 	if err != nil {
@@ -325,7 +484,7 @@ func (d *DirStore) writeNodes(s *Snapshot) (manifestNodes, error) {
 	defer os.Remove(tmp)
 	h := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
-	err = EncodeSnapshot(bw, bare)
+	err = encodeSnapshot(ctx, bw, bare)
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -366,8 +525,13 @@ func (d *DirStore) removeUnreferenced(keep string) {
 
 // EncodeSnapshot writes s in the snapshot format: a header line (format, version, creation time),
 // per source a line with its name, kind, cursor and node count followed by one line per node, and a
-// trailer line with the SHA-256 of everything before it. It streams: nothing is buffered whole.
+// trailer line with the SHA-256 of everything before it. It streams: nothing is buffered whole (a
+// snapshot whose nodes are not in memory is read through its Stream).
 func EncodeSnapshot(w io.Writer, s *Snapshot) error {
+	return encodeSnapshot(context.Background(), w, s)
+}
+
+func encodeSnapshot(ctx context.Context, w io.Writer, s *Snapshot) error {
 	h := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 256<<10)
 	created := s.CreatedAt
@@ -377,7 +541,12 @@ func EncodeSnapshot(w io.Writer, s *Snapshot) error {
 	fmt.Fprintf(bw, `{"format":%q,"version":%d,"createdAt":%q}`+"\n",
 		snapshotFormat, SnapshotVersion, created.UTC().Format(time.RFC3339Nano))
 	var line []byte
-	for _, src := range s.Sources {
+	streamed := !s.nodesLoaded()
+	header := func(src *SourceSnapshot) error {
+		count := len(src.Nodes)
+		if streamed {
+			count = src.Count
+		}
 		line = append(line[:0], `{"source":`...)
 		line = AppendString(line, src.Name)
 		line = append(line, `,"kind":`...)
@@ -393,7 +562,7 @@ func EncodeSnapshot(w io.Writer, s *Snapshot) error {
 			line = append(line, c...)
 		}
 		line = append(line, `,"nodes":`...)
-		line = strconv.AppendInt(line, int64(len(src.Nodes)), 10)
+		line = strconv.AppendInt(line, int64(count), 10)
 		line = append(line, `,"linked":{`...)
 		keys := make([]string, 0, len(src.Linked))
 		for k := range src.Linked {
@@ -410,10 +579,52 @@ func EncodeSnapshot(w io.Writer, s *Snapshot) error {
 		}
 		line = append(line, "}}\n"...)
 		bw.Write(line)
-		for _, n := range src.Nodes {
+		return nil
+	}
+	if streamed {
+		// Headers are written as the stream reaches each source; counts are checked.
+		next, left := 0, 0
+		err := s.Stream(ctx, func(source string, n *Node) error {
+			for left == 0 || s.Sources[next-1].Name != source {
+				if left > 0 || next == len(s.Sources) {
+					return fmt.Errorf("snapshot stream: source %q out of order or over its count", source)
+				}
+				if err := header(&s.Sources[next]); err != nil {
+					return err
+				}
+				left = s.Sources[next].Count
+				next++
+			}
+			left--
 			line = appendNode(line[:0], n, false)
 			line = append(line, '\n')
-			bw.Write(line)
+			_, err := bw.Write(line)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if left > 0 {
+			return fmt.Errorf("snapshot stream: source %q has fewer nodes than its count", s.Sources[next-1].Name)
+		}
+		for ; next < len(s.Sources); next++ {
+			if s.Sources[next].Count > 0 {
+				return fmt.Errorf("snapshot stream: source %q has fewer nodes than its count", s.Sources[next].Name)
+			}
+			if err := header(&s.Sources[next]); err != nil {
+				return err
+			}
+		}
+	} else {
+		for i := range s.Sources {
+			if err := header(&s.Sources[i]); err != nil {
+				return err
+			}
+			for _, n := range s.Sources[i].Nodes {
+				line = appendNode(line[:0], n, false)
+				line = append(line, '\n')
+				bw.Write(line)
+			}
 		}
 	}
 	if err := bw.Flush(); err != nil {
@@ -456,7 +667,7 @@ func DecodeSnapshot(data []byte) (*Snapshot, error) {
 	var cur *SourceSnapshot
 	remaining := 0
 	lineNo := 1
-	var d nodeDecoder
+	d := nodeDecoder{intern: map[string]string{}}
 	for len(body) > 0 {
 		lineNo++
 		end := bytes.IndexByte(body, '\n')
@@ -506,7 +717,7 @@ func DecodeSnapshot(data []byte) (*Snapshot, error) {
 // parser; fields alias the line. Lines in another form fall back to decodeNodeLine.
 type nodeDecoder struct {
 	p      []byte
-	intern map[string]string // types, sources, locales: few distinct values
+	intern map[string]string // types, sources, locales: few distinct values (nil: no interning)
 }
 
 func (d *nodeDecoder) decode(line []byte) (*Node, error) {
@@ -576,10 +787,7 @@ func (d *nodeDecoder) str(dst *string, intern bool) bool {
 	if bytes.IndexByte(raw, '\\') >= 0 {
 		return false
 	}
-	if intern {
-		if d.intern == nil {
-			d.intern = map[string]string{}
-		}
+	if intern && d.intern != nil {
 		v, ok := d.intern[string(raw)]
 		if !ok {
 			v = string(raw)

@@ -1,0 +1,568 @@
+package mesh
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// GraphMode says where a build keeps its graph.
+type GraphMode string
+
+const (
+	// GraphAuto keeps the graph in memory unless the last snapshot counted at least
+	// Options.DiskThreshold nodes (the default).
+	GraphAuto GraphMode = "auto"
+	// GraphMemory keeps every node in memory: the fastest for graphs that fit.
+	GraphMemory GraphMode = "memory"
+	// GraphDisk streams nodes into a scratch database on disk: merging, link rules, backrefs, the
+	// change set, the snapshot and every output are computed without holding all nodes in memory.
+	GraphDisk GraphMode = "disk"
+)
+
+// DefaultDiskThreshold is the node count from which GraphAuto keeps the graph on disk.
+const DefaultDiskThreshold = 500_000
+
+// useDisk decides the graph mode of a build from the options and the last snapshot.
+func (m *Mesh) useDisk(prev *Snapshot) bool {
+	switch m.opts.Graph {
+	case GraphDisk:
+		return true
+	case GraphMemory:
+		return false
+	}
+	if prev == nil {
+		return false
+	}
+	total := 0
+	for _, s := range prev.Sources {
+		total += s.Count
+	}
+	return total >= m.opts.DiskThreshold
+}
+
+// ingestPrev copies the previous snapshot's nodes into the database (p: the emitted lines, for
+// delta and stale sources) with their final digests (q: for the change set).
+func ingestPrev(ctx context.Context, kv *diskKV, prev *Snapshot) error {
+	if prev == nil {
+		return nil
+	}
+	w := kv.writer()
+	var key, line []byte
+	var linked map[string]string
+	var linkedOf string
+	err := prev.scan(ctx, func(source string, n *Node) error {
+		if source != linkedOf {
+			linkedOf = source
+			linked = nil
+			if ps := prev.source(source); ps != nil {
+				linked = ps.Linked
+			}
+		}
+		line = appendNode(line[:0], n, false)
+		key = kvKey(key, nsPrev, n.ID)
+		if err := w.set(key, line); err != nil {
+			return err
+		}
+		d := n.Digest
+		if ld, ok := linked[n.ID]; ok {
+			d = ld
+		}
+		key[0] = nsPrevHash
+		return w.set(key, []byte(d))
+	})
+	if derr := w.done(); err == nil {
+		err = derr
+	}
+	return err
+}
+
+// diskPlan is how one source's final node set is made.
+type diskPlan struct {
+	name  string
+	mode  int // planFull, planDelta or planKeep
+	col   *collector
+	nodes int // set by the merge
+	dups  int // full fetches: records emitted more than once
+}
+
+const (
+	planFull  = iota // the emitted upserts
+	planDelta        // the previous nodes with the emitted upserts and deletes applied
+	planKeep         // the previous nodes (a stale source, or a graph reused unchanged)
+)
+
+// diskAssembly is what assembling a disk-backed graph produced.
+type diskAssembly struct {
+	graph    *diskGraph
+	linked   map[string]string // final digests of the nodes link rules may change
+	dangling []DanglingRef
+}
+
+// assembleDisk merges the sources' nodes into the graph namespace (n, with the digest, type and
+// backref indexes), applies link rules and finds dangling references. Every step walks the
+// database in key order or batches its writes: no step holds all nodes.
+func (m *Mesh) assembleDisk(ctx context.Context, kv *diskKV, plans []diskPlan) (*diskAssembly, error) {
+	dg := &diskGraph{kv: kv, counts: map[string]int{}}
+	w := kv.writer()
+	d := nodeDecoder{intern: map[string]string{}}
+	var key []byte
+	put := func(line []byte) error {
+		n, err := d.decode(line)
+		if err != nil {
+			return fmt.Errorf("disk graph: %w: %v", ErrCorruptSnapshot, err)
+		}
+		if err := w.set(kvKey(key, nsNode, n.ID), line); err != nil {
+			return err
+		}
+		if err := writeIndexes(w, &key, n); err != nil {
+			return err
+		}
+		dg.counts[n.Type]++
+		dg.total++
+		return nil
+	}
+	for i := range plans {
+		p := &plans[i]
+		before := dg.total
+		var err error
+		switch p.mode {
+		case planFull:
+			records := 0
+			err = kv.scan(sourcePrefix(nsEmitted, p.name), func(k, v []byte) error {
+				records++
+				if records%4096 == 0 && ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if v[0] != 'U' {
+					return nil
+				}
+				return put(v[1:])
+			})
+			if p.col != nil {
+				p.dups = int(p.col.emitted()) - records
+			}
+		case planDelta:
+			err = mergeDelta(ctx, kv, p.name, put)
+		case planKeep:
+			err = kv.scan(sourcePrefix(nsPrev, p.name), func(k, v []byte) error { return put(v) })
+		}
+		if err != nil {
+			w.done()
+			return nil, fmt.Errorf("disk graph: source %q: %w", p.name, err)
+		}
+		p.nodes = dg.total - before
+	}
+	if err := w.done(); err != nil {
+		return nil, fmt.Errorf("disk graph: %w", err)
+	}
+	for t := range dg.counts {
+		dg.types = append(dg.types, t)
+	}
+	slices.Sort(dg.types)
+
+	a := &diskAssembly{graph: dg, linked: map[string]string{}}
+	var linkDangling []DanglingRef
+	if len(m.links) > 0 {
+		var err error
+		if linkDangling, err = m.applyLinksDisk(ctx, kv, a.linked); err != nil {
+			return nil, err
+		}
+	}
+	dangling, err := diskDangling(kv)
+	if err != nil {
+		return nil, fmt.Errorf("disk graph: %w", err)
+	}
+	dg.dangling = slices.Clone(dangling) // the graph's own (as Graph.Dangling), without the link rules'
+	dangling = append(dangling, linkDangling...)
+	slices.SortStableFunc(dangling, func(a, b DanglingRef) int {
+		if c := strings.Compare(a.From, b.From); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Field, b.Field)
+	})
+	a.dangling = dangling
+	return a, nil
+}
+
+// sourcePrefix is the key prefix of one source's nodes in a namespace keyed by node ID.
+func sourcePrefix(ns byte, source string) []byte {
+	return append([]byte{ns, 0}, escapeIDPart(source)+"/"...)
+}
+
+// writeIndexes writes the digest, type and backref index entries of a graph node.
+func writeIndexes(w *kvWriter, key *[]byte, n *Node) error {
+	*key = kvKey(*key, nsHash, n.ID)
+	if err := w.set(*key, []byte(n.Digest)); err != nil {
+		return err
+	}
+	*key = typeKey(*key, n.Type, n.ID)
+	if err := w.set(*key, nil); err != nil {
+		return err
+	}
+	for i, r := range n.Refs {
+		*key = backrefKey(*key, r.To, n.ID, i)
+		if err := w.set(*key, []byte(r.Field)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mergeDelta walks a source's previous nodes and its emitted records side by side, both in ID
+// order: an emitted upsert replaces or adds, an emitted delete removes.
+func mergeDelta(ctx context.Context, kv *diskKV, source string, put func([]byte) error) error {
+	prev, err := kv.iter(sourcePrefix(nsPrev, source))
+	if err != nil {
+		return err
+	}
+	defer prev.close()
+	em, err := kv.iter(sourcePrefix(nsEmitted, source))
+	if err != nil {
+		return err
+	}
+	defer em.close()
+	haveP, haveE := prev.next(), em.next()
+	for i := 0; haveP || haveE; i++ {
+		if i%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var c int
+		switch {
+		case !haveE:
+			c = -1
+		case !haveP:
+			c = 1
+		default:
+			c = bytes.Compare(prev.key()[2:], em.key()[2:])
+		}
+		switch {
+		case c < 0:
+			if err := put(prev.value()); err != nil {
+				return err
+			}
+			haveP = prev.next()
+		default:
+			if v := em.value(); v[0] == 'U' {
+				if err := put(v[1:]); err != nil {
+					return err
+				}
+			}
+			if c == 0 {
+				haveP = prev.next()
+			}
+			haveE = em.next()
+		}
+	}
+	return nil
+}
+
+// applyLinksDisk applies the link rules as applyLinks does, rule by rule, with each rule's target
+// index on disk. The emitted form of every node of a From type is kept (o) for the snapshot, and
+// linked receives the final digests.
+func (m *Mesh) applyLinksDisk(ctx context.Context, kv *diskKV, linked map[string]string) ([]DanglingRef, error) {
+	fromTypes := map[string]bool{}
+	for _, l := range m.links {
+		fromTypes[l.fromType] = true
+	}
+	// Keep the emitted form of the nodes the rules may change.
+	w := kv.writer()
+	var key []byte
+	for t := range fromTypes {
+		err := eachTypeID(kv, t, func(id string) error {
+			var serr error
+			_, err := kv.get(kvKey(key, nsNode, id), func(v []byte) { serr = w.set(kvKey(nil, nsOrig, id), v) })
+			if err == nil {
+				err = serr
+			}
+			return err
+		})
+		if err != nil {
+			w.done()
+			return nil, fmt.Errorf("disk graph: %w", err)
+		}
+	}
+	if err := w.done(); err != nil {
+		return nil, fmt.Errorf("disk graph: %w", err)
+	}
+	var dangling []DanglingRef
+	var canon canonicalizer
+	d := nodeDecoder{intern: map[string]string{}}
+	for ri, r := range m.links {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		// The target index: l <rule> <value> <id>, so a value's targets are in ID order.
+		w := kv.writer()
+		err := eachTypeID(kv, r.toType, func(id string) error {
+			n, err := readNode(kv, &d, id)
+			if err != nil || n == nil {
+				return err
+			}
+			var werr error
+			linkKeys(n, r.toField, func(k string) {
+				if werr == nil {
+					werr = w.set(append(linkPrefix(ri, k), id...), nil)
+				}
+			})
+			return werr
+		})
+		if derr := w.done(); err == nil {
+			err = derr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("disk graph: link %s -> %s: %w", r.rule.From, r.rule.To, err)
+		}
+		w = kv.writer()
+		err = eachTypeID(kv, r.fromType, func(id string) error {
+			n, err := readNode(kv, &d, id)
+			if err != nil || n == nil {
+				return err
+			}
+			v := n.Get(r.fromPath)
+			if !v.Exists() {
+				return nil
+			}
+			var targets []string
+			var serr error
+			forEachScalar(v, func(k string) {
+				prefix := linkPrefix(ri, k)
+				found := false
+				err := kv.scan(prefix, func(key, _ []byte) error {
+					found = true
+					if t := string(key[len(prefix):]); !slices.Contains(targets, t) {
+						targets = append(targets, t)
+					}
+					return nil
+				})
+				if err != nil && serr == nil {
+					serr = err
+				}
+				if !found {
+					dangling = append(dangling, DanglingRef{From: n.ID, Field: r.rule.As, To: r.toType + "." + r.toField + "=" + k})
+				}
+			})
+			if serr != nil {
+				return serr
+			}
+			val := []byte{'['}
+			for i, id := range targets {
+				if i > 0 {
+					val = append(val, ',')
+				}
+				val = append(val, `{"$ref":`...)
+				val = AppendString(val, id)
+				val = append(val, '}')
+			}
+			val = append(val, ']')
+			for i, ref := range n.Refs {
+				if err := w.del(backrefKey(key, ref.To, n.ID, i)); err != nil {
+					return err
+				}
+			}
+			if err := setField(n, r.rule.As, val, &canon); err != nil {
+				return fmt.Errorf("on %s: %w", n.ID, err)
+			}
+			if err := w.set(kvKey(key, nsNode, n.ID), appendNode(nil, n, false)); err != nil {
+				return err
+			}
+			return writeIndexes(w, &key, n)
+		})
+		if derr := w.done(); err == nil {
+			err = derr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("disk graph: link %s -> %s as %s: %w", r.rule.From, r.rule.To, r.rule.As, err)
+		}
+	}
+	for t := range fromTypes {
+		err := eachTypeID(kv, t, func(id string) error {
+			_, err := kv.get(kvKey(key, nsHash, id), func(v []byte) { linked[id] = string(v) })
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("disk graph: %w", err)
+		}
+	}
+	return dangling, nil
+}
+
+// linkPrefix is the target index prefix of one value of rule ri.
+func linkPrefix(ri int, value string) []byte {
+	k := []byte{nsLinkKey, 0}
+	k = binary.BigEndian.AppendUint16(k, uint16(ri))
+	return appendKeyPart(k, value)
+}
+
+// eachTypeID calls fn with the ID of every node of typ, in ID order, from a point-in-time view of
+// the type index (fn may write).
+func eachTypeID(kv *diskKV, typ string, fn func(id string) error) error {
+	prefix := append([]byte{nsType, 0}, appendKeyPart(nil, typ)...)
+	return kv.scan(prefix, func(k, _ []byte) error { return fn(string(k[len(prefix):])) })
+}
+
+// readNode reads a graph node without its backrefs; nil when it does not exist.
+func readNode(kv *diskKV, d *nodeDecoder, id string) (*Node, error) {
+	var n *Node
+	var derr error
+	_, err := kv.get(kvKey(nil, nsNode, id), func(v []byte) { n, derr = decodeLine(d, v) })
+	if err != nil {
+		return nil, err
+	}
+	return n, derr
+}
+
+// snapshotStream is the Stream of a disk-backed build's snapshot: each source's nodes in ID order,
+// in their emitted form (before link rules).
+func snapshotStream(kv *diskKV, sources []SourceSnapshot) func(context.Context, func(string, *Node) error) error {
+	return func(ctx context.Context, each func(string, *Node) error) error {
+		d := nodeDecoder{intern: map[string]string{}}
+		for _, s := range sources {
+			nodes, err := kv.iter(sourcePrefix(nsNode, s.Name))
+			if err != nil {
+				return err
+			}
+			orig, err := kv.iter(sourcePrefix(nsOrig, s.Name))
+			if err != nil {
+				nodes.close()
+				return err
+			}
+			haveO := orig.next()
+			i := 0
+			for nodes.next() {
+				if i++; i%4096 == 0 && ctx.Err() != nil {
+					err = ctx.Err()
+					break
+				}
+				id := nodes.key()[2:]
+				for haveO && bytes.Compare(orig.key()[2:], id) < 0 {
+					haveO = orig.next()
+				}
+				v := nodes.value()
+				if haveO && bytes.Equal(orig.key()[2:], id) {
+					v = orig.value()
+				}
+				var n *Node
+				if n, err = decodeLine(&d, v); err != nil {
+					break
+				}
+				if err = each(s.Name, n); err != nil {
+					break
+				}
+			}
+			nodes.close()
+			orig.close()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// finishDisk completes a disk-backed build after its sources fetched and the last snapshot was
+// copied into kv: merge, link rules, indexes, dangling references, the change set, the snapshot
+// (streamed from kv) and the outputs (streamed from kv). On error the caller closes kv.
+func (m *Mesh) finishDisk(ctx context.Context, b *Build, kv *diskKV, prev *Snapshot, results []sourceResult, fp string, start time.Time) error {
+	next := &Snapshot{Version: SnapshotVersion, CreatedAt: time.Now().UTC(), Fingerprint: fp}
+	plans := make([]diskPlan, 0, len(results))
+	for i := range results {
+		r := &results[i]
+		ps := prev.source(r.name)
+		p := diskPlan{name: r.name, col: r.col}
+		switch {
+		case r.stale:
+			p.mode = planKeep
+		case r.col != nil && r.delta && ps != nil:
+			p.mode = planDelta
+		case r.col != nil:
+			p.mode = planFull
+		default:
+			continue // failed without a snapshot to keep: no nodes
+		}
+		plans = append(plans, p)
+	}
+	a, err := m.assembleDisk(ctx, kv, plans)
+	if err != nil {
+		return err
+	}
+	for i := range results {
+		r := &results[i]
+		count, dups := 0, 0
+		for _, p := range plans {
+			if p.name == r.name {
+				count, dups = p.nodes, p.dups
+			}
+		}
+		b.Report.Sources[i].Nodes = count
+		if dups > 0 {
+			b.Report.Sources[i].Duplicates = dups
+			m.opts.Logger.Warn("source emitted nodes more than once (overlapping pages?)", "source", r.name, "duplicates", dups)
+		}
+		next.Sources = append(next.Sources, SourceSnapshot{Name: r.name, Kind: r.kind, Cursor: r.cursor, Count: count})
+		r.col = nil
+	}
+	slices.SortFunc(next.Sources, func(a, c SourceSnapshot) int { return strings.Compare(a.Name, c.Name) })
+	for id, d := range a.linked {
+		src, _, _ := strings.Cut(id, "/")
+		for i := range next.Sources {
+			if escapeIDPart(next.Sources[i].Name) == src {
+				if next.Sources[i].Linked == nil {
+					next.Sources[i].Linked = map[string]string{}
+				}
+				next.Sources[i].Linked[id] = d
+			}
+		}
+	}
+	next.Stream = snapshotStream(kv, next.Sources)
+	dangling := a.dangling
+	if dangling == nil {
+		dangling = []DanglingRef{}
+	}
+	b.Report.DanglingRefs = dangling
+	next.Dangling = dangling
+	if m.opts.Strict && len(dangling) > 0 {
+		return fmt.Errorf("%w: %d, first: %s.%s -> %s", ErrDanglingRefs, len(dangling), dangling[0].From, dangling[0].Field, dangling[0].To)
+	}
+	if b.Changes, err = diskChanges(kv); err != nil {
+		return fmt.Errorf("disk graph: %w", err)
+	}
+	b.Graph = &Graph{disk: a.graph}
+	b.Report.Phases.MergeMs = time.Since(start).Milliseconds() - b.Report.Phases.FetchMs
+	b.snapshot = next
+	b.Report.DurationMs = time.Since(start).Milliseconds()
+	b.Report.Nodes = a.graph.total
+	if err := m.writeAndSave(ctx, b, nil); err != nil {
+		return err
+	}
+	m.opts.Logger.Info("build done", "graph", "disk", "nodes", b.Report.Nodes, "added", len(b.Changes.Added), "updated", len(b.Changes.Updated),
+		"deleted", len(b.Changes.Deleted), "ms", b.Report.DurationMs)
+	return nil
+}
+
+// diskGraphOf assembles the disk-backed graph of a snapshot (a build that changed nothing, read on
+// first use).
+func (m *Mesh) diskGraphOf(ctx context.Context, s *Snapshot) (*diskGraph, error) {
+	kv, err := openDiskKV(m.opts.GraphDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := ingestPrev(ctx, kv, s); err != nil {
+		kv.close()
+		return nil, err
+	}
+	plans := make([]diskPlan, len(s.Sources))
+	for i, src := range s.Sources {
+		plans[i] = diskPlan{name: src.Name, mode: planKeep}
+	}
+	a, err := m.assembleDisk(ctx, kv, plans)
+	if err != nil {
+		kv.close()
+		return nil, err
+	}
+	return a.graph, nil
+}

@@ -1,0 +1,294 @@
+package mesh_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/contentmesh/contentmesh/mesh"
+	"github.com/contentmesh/contentmesh/mesh/memsource"
+)
+
+// toggled fails when told to, else fetches from its memsource.
+type toggled struct {
+	*memsource.Source
+	fail bool
+}
+
+func (t *toggled) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Emitter) (mesh.FetchResult, error) {
+	if t.fail {
+		return mesh.FetchResult{}, errors.New("upstream down")
+	}
+	return t.Source.Fetch(ctx, req, out)
+}
+
+// diskScenario is a random content set with every feature the graph has: types, locales, refs
+// (some dangling, some to odd IDs), link rules matching values, arrays and missing values.
+type diskScenario struct {
+	rnd            *rand.Rand
+	cms, shop, aux *memsource.Source
+	auxT           *toggled
+	posts          int
+}
+
+func newDiskScenario(t *testing.T, seed uint64) *diskScenario {
+	s := &diskScenario{rnd: rand.New(rand.NewPCG(seed, 7))}
+	s.cms, s.shop, s.aux = mustMem(t), mustMem(t), mustMem(t)
+	s.auxT = &toggled{Source: s.aux}
+	for i := range 40 {
+		s.putProduct(t, i)
+	}
+	for i := range 120 {
+		s.putPost(t, i)
+	}
+	for i := range 10 {
+		s.aux.Put(rec("author", fmt.Sprintf("a/%d@x", i), "Author", fmt.Sprintf(`{"name":"author %d","nul":"a\u0000b"}`, i)))
+	}
+	s.posts = 120
+	return s
+}
+
+func (s *diskScenario) putProduct(t *testing.T, i int) {
+	handle := fmt.Sprintf("h%d", i%30) // some handles shared by two products
+	if i%13 == 0 {
+		handle = "nul\u0000" + handle
+	}
+	f, _ := json.Marshal(map[string]any{"handle": handle, "price": fmt.Sprint(i * 100), "tags": []string{"t", fmt.Sprint(i % 3)}})
+	if err := s.shop.Put(memsource.Record{Namespace: "product", NativeID: fmt.Sprint(i), Type: "Product", Fields: f}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (s *diskScenario) putPost(t *testing.T, i int) {
+	r := s.rnd
+	handles := []string{}
+	for range r.IntN(4) {
+		h := fmt.Sprintf("h%d", r.IntN(35)) // some match nothing
+		if r.IntN(10) == 0 {
+			h = "nul\u0000h0"
+		}
+		handles = append(handles, h)
+	}
+	fields := map[string]any{
+		"title":          fmt.Sprintf("post %d v%d", i, r.IntN(1000)),
+		"productHandles": handles,
+		"author":         map[string]string{"$ref": mesh.NodeID("aux", "author", fmt.Sprintf("a/%d@x", r.IntN(12)))}, // 10, 11 dangle
+		"related": []map[string]string{
+			{"$ref": mesh.LocalizedNodeID("cms", "post", fmt.Sprint(r.IntN(s.posts+5)), "en")},
+			{"$ref": mesh.NodeID("shop", "product", fmt.Sprint(r.IntN(45)))},
+		},
+	}
+	if r.IntN(3) == 0 {
+		fields["sku"] = fmt.Sprint(r.IntN(50))
+	}
+	if r.IntN(5) == 0 {
+		delete(fields, "productHandles")
+	}
+	f, _ := json.Marshal(fields)
+	locale := []string{"en", "de", ""}[r.IntN(3)]
+	typ := []string{"Post", "Post", "Page"}[r.IntN(3)]
+	if err := s.cms.Put(memsource.Record{Namespace: "post", NativeID: fmt.Sprint(i), Type: typ, Locale: locale, Fields: f}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mutate edits, adds and removes a few records in every source.
+func (s *diskScenario) mutate(t *testing.T) {
+	r := s.rnd
+	for range 15 {
+		s.putPost(t, r.IntN(s.posts))
+	}
+	for range 5 {
+		s.putPost(t, s.posts)
+		s.posts++
+	}
+	for range 8 {
+		for _, l := range []string{"en", "de", ""} {
+			s.cms.Remove("post", fmt.Sprint(r.IntN(s.posts)), l)
+		}
+	}
+	for range 4 {
+		s.putProduct(t, r.IntN(45))
+	}
+	s.shop.Remove("product", fmt.Sprint(r.IntN(40)), "")
+	s.aux.Put(rec("author", "a/3@x", "Author", fmt.Sprintf(`{"name":"renamed %d"}`, r.IntN(100))))
+}
+
+// readOutputs reads every file of an output folder; report.json loses its timings.
+func readOutputs(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if rel == "report.json" {
+			var r mesh.Report
+			if err := json.Unmarshal(data, &r); err != nil {
+				return err
+			}
+			r.DurationMs, r.Phases = 0, mesh.Phases{}
+			for i := range r.Sources {
+				r.Sources[i].DurationMs = 0
+			}
+			data, _ = json.MarshalIndent(r, "", "  ")
+		}
+		out[rel] = string(data)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// graphView reads a graph through its API, for comparing a disk-backed graph with one in memory.
+func graphView(t *testing.T, g *mesh.Graph) string {
+	t.Helper()
+	var b bytes.Buffer
+	fmt.Fprintln(&b, g.Len(), g.Types(), g.CountByType(), g.Dangling())
+	for _, typ := range g.Types() {
+		for n := range g.ByType(typ) {
+			fmt.Fprint(&b, n.ID, " ")
+			for r := range g.Refs(n, "") {
+				fmt.Fprint(&b, "->", r.ID, " ")
+			}
+			for r := range g.Backrefs(n, "related") {
+				fmt.Fprint(&b, "<-", r.ID, " ")
+			}
+			got, ok := g.Get(n.ID)
+			j1, _ := json.Marshal(n)
+			j2, _ := json.Marshal(got)
+			if !ok || !bytes.Equal(j1, j2) {
+				t.Errorf("Get(%q) differs from ByType's node", n.ID)
+			}
+			fmt.Fprintln(&b, g.Query(n.ID, "title").Str)
+		}
+	}
+	if err := g.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestDiskGraphMatchesMemory runs the same builds (a first build, deltas with deletions, a stale
+// source, a removed source, an unchanged rebuild) with the graph in memory and on disk: every output
+// file and every answer of the Graph API must be the same.
+func TestDiskGraphMatchesMemory(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			s := newDiskScenario(t, seed)
+			links := []mesh.LinkRule{
+				{From: "Post.productHandles", To: "Product.handle", As: "products"},
+				{From: "Post.sku", To: "Product.nativeId", As: "bySku"},
+				{From: "Page.related", To: "Post.id", As: "relatedPosts"},
+			}
+			dir := t.TempDir()
+			type side struct {
+				name string
+				m    *mesh.Mesh
+				out  string
+			}
+			mk := func(name string, mode mesh.GraphMode, withAux bool) side {
+				store, _ := mesh.NewDirStore(filepath.Join(dir, name, "cache"))
+				srcs := map[string]mesh.Source{"cms": s.cms, "shop": s.shop}
+				if withAux {
+					srcs["aux"] = s.auxT
+				}
+				out := filepath.Join(dir, name, "out")
+				return side{name, newMesh(t, mesh.Options{Store: store, Out: out, Links: links, Graph: mode,
+					OnError: mesh.OnErrorStale, GraphDir: filepath.Join(dir, "scratch")}, srcs), out}
+			}
+			sides := []side{mk("memory", mesh.GraphMemory, true), mk("disk", mesh.GraphDisk, true)}
+			step := func(label string, wantUnchanged bool) {
+				t.Helper()
+				var outs []map[string]string
+				var views []string
+				for _, sd := range sides {
+					b, err := sd.m.Build(context.Background())
+					if err != nil {
+						t.Fatalf("%s %s: %v", label, sd.name, err)
+					}
+					if b.Unchanged != wantUnchanged {
+						t.Errorf("%s %s: unchanged %v", label, sd.name, b.Unchanged)
+					}
+					if b.Graph.OnDisk() != (sd.name == "disk") {
+						t.Errorf("%s %s: OnDisk %v", label, sd.name, b.Graph.OnDisk())
+					}
+					views = append(views, graphView(t, b.Graph))
+					outs = append(outs, readOutputs(t, sd.out))
+					if err := b.Close(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if views[0] != views[1] {
+					t.Errorf("%s: graph API differs:\nmemory %s\ndisk   %s", label, views[0], views[1])
+				}
+				for name, want := range outs[0] {
+					if got, ok := outs[1][name]; !ok || got != want {
+						t.Errorf("%s: %s differs (%d bytes in memory mode, %d on disk)", label, name, len(want), len(got))
+					}
+				}
+				if len(outs[0]) != len(outs[1]) || len(outs[0]) < 6 {
+					t.Errorf("%s: files %d vs %d", label, len(outs[0]), len(outs[1]))
+				}
+			}
+			step("first build", false)
+			s.mutate(t)
+			step("delta", false)
+			s.auxT.fail = true
+			s.mutate(t)
+			step("stale source", false)
+			s.auxT.fail = false
+			step("recovered", false)
+			step("unchanged", true)
+			sides = []side{mk("memory", mesh.GraphMemory, false), mk("disk", mesh.GraphDisk, false)}
+			s.mutate(t)
+			step("source removed", false)
+			// No scratch database is left behind.
+			if left, _ := os.ReadDir(filepath.Join(dir, "scratch")); len(left) != 0 {
+				t.Errorf("scratch dirs left: %v", left)
+			}
+		})
+	}
+}
+
+// TestDiskGraphAuto: auto mode keeps a graph in memory until the last snapshot reached the threshold.
+func TestDiskGraphAuto(t *testing.T) {
+	src := mustMem(t, rec("post", "1", "Post", `{}`), rec("post", "2", "Post", `{}`), rec("post", "3", "Post", `{}`))
+	dir := t.TempDir()
+	store, _ := mesh.NewDirStore(dir)
+	m := newMesh(t, mesh.Options{Store: store, DiskThreshold: 3}, map[string]mesh.Source{"s": src})
+	var modes []bool
+	for i := range 3 {
+		src.Put(rec("post", fmt.Sprint(10+i), "Post", `{}`))
+		b, err := m.Build(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		modes = append(modes, b.Graph.OnDisk())
+		if b.Graph.Len() != 4+i {
+			t.Errorf("build %d: %d nodes", i, b.Graph.Len())
+		}
+		b.Close()
+	}
+	if !slices.Equal(modes, []bool{false, true, true}) {
+		t.Errorf("on disk per build: %v", modes)
+	}
+	if _, err := mesh.New(mesh.Options{Graph: "ram"}); !errors.Is(err, mesh.ErrInvalidConfig) {
+		t.Errorf("bad graph mode: %v", err)
+	}
+}
