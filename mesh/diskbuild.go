@@ -94,6 +94,7 @@ const (
 	planFull  = iota // the emitted upserts
 	planDelta        // the previous nodes with the emitted upserts and deletes applied
 	planKeep         // the previous nodes (a stale source, or a graph reused unchanged)
+	planDrop         // none (a failed source with no previous nodes)
 )
 
 // diskAssembly is what assembling a disk-backed graph produced.
@@ -110,14 +111,17 @@ func (m *Mesh) assembleDisk(ctx context.Context, kv *diskKV, plans []diskPlan) (
 	dg := &diskGraph{kv: kv, counts: map[string]int{}}
 	w := kv.writer()
 	d := nodeDecoder{intern: map[string]string{}}
-	var key []byte
-	put := func(line []byte) error {
-		n, err := d.decode(line)
+	var key, rec []byte
+	// index writes the indexes of a node record ('U' + line); with copy it also writes the record.
+	index := func(v []byte, copy bool) error {
+		n, err := d.decode(v[1:])
 		if err != nil {
-			return fmt.Errorf("disk graph: %w: %v", ErrCorruptSnapshot, err)
+			return fmt.Errorf("%w: %v", ErrCorruptSnapshot, err)
 		}
-		if err := w.set(kvKey(key, nsNode, n.ID), line); err != nil {
-			return err
+		if copy {
+			if err := w.set(kvKey(key, nsNode, n.ID), v); err != nil {
+				return err
+			}
 		}
 		if err := writeIndexes(w, &key, n); err != nil {
 			return err
@@ -126,6 +130,11 @@ func (m *Mesh) assembleDisk(ctx context.Context, kv *diskKV, plans []diskPlan) (
 		dg.total++
 		return nil
 	}
+	// fromPrev writes a previous snapshot's line as a node.
+	fromPrev := func(line []byte) error {
+		rec = append(append(rec[:0], 'U'), line...)
+		return index(rec, true)
+	}
 	for i := range plans {
 		p := &plans[i]
 		before := dg.total
@@ -133,23 +142,31 @@ func (m *Mesh) assembleDisk(ctx context.Context, kv *diskKV, plans []diskPlan) (
 		switch p.mode {
 		case planFull:
 			records := 0
-			err = kv.scan(sourcePrefix(nsEmitted, p.name), func(k, v []byte) error {
+			err = kv.scan(sourcePrefix(nsNode, p.name), func(k, v []byte) error {
 				records++
 				if records%4096 == 0 && ctx.Err() != nil {
 					return ctx.Err()
 				}
-				if v[0] != 'U' {
-					return nil
+				if v[0] == 'D' {
+					return w.del(k)
 				}
-				return put(v[1:])
+				return index(v, false)
 			})
 			if p.col != nil {
 				p.dups = int(p.col.emitted()) - records
 			}
 		case planDelta:
-			err = mergeDelta(ctx, kv, p.name, put)
+			err = mergeDelta(ctx, kv, w, p.name, index, fromPrev)
 		case planKeep:
-			err = kv.scan(sourcePrefix(nsPrev, p.name), func(k, v []byte) error { return put(v) })
+			// Whatever a failed fetch emitted goes; the previous nodes come back.
+			if err = w.delRange(sourcePrefix(nsNode, p.name)); err == nil {
+				err = w.flush()
+			}
+			if err == nil {
+				err = kv.scan(sourcePrefix(nsPrev, p.name), func(k, v []byte) error { return fromPrev(v) })
+			}
+		case planDrop:
+			err = w.delRange(sourcePrefix(nsNode, p.name))
 		}
 		if err != nil {
 			w.done()
@@ -214,14 +231,15 @@ func writeIndexes(w *kvWriter, key *[]byte, n *Node) error {
 }
 
 // mergeDelta walks a source's previous nodes and its emitted records side by side, both in ID
-// order: an emitted upsert replaces or adds, an emitted delete removes.
-func mergeDelta(ctx context.Context, kv *diskKV, source string, put func([]byte) error) error {
+// order: an emitted upsert replaces or adds, an emitted delete removes, an untouched previous node
+// is copied.
+func mergeDelta(ctx context.Context, kv *diskKV, w *kvWriter, source string, index func([]byte, bool) error, fromPrev func([]byte) error) error {
 	prev, err := kv.iter(sourcePrefix(nsPrev, source))
 	if err != nil {
 		return err
 	}
 	defer prev.close()
-	em, err := kv.iter(sourcePrefix(nsEmitted, source))
+	em, err := kv.iter(sourcePrefix(nsNode, source))
 	if err != nil {
 		return err
 	}
@@ -240,23 +258,26 @@ func mergeDelta(ctx context.Context, kv *diskKV, source string, put func([]byte)
 		default:
 			c = bytes.Compare(prev.key()[2:], em.key()[2:])
 		}
-		switch {
-		case c < 0:
-			if err := put(prev.value()); err != nil {
+		if c < 0 {
+			if err := fromPrev(prev.value()); err != nil {
 				return err
 			}
 			haveP = prev.next()
-		default:
-			if v := em.value(); v[0] == 'U' {
-				if err := put(v[1:]); err != nil {
-					return err
-				}
-			}
-			if c == 0 {
-				haveP = prev.next()
-			}
-			haveE = em.next()
+			continue
 		}
+		var err error
+		if v := em.value(); v[0] == 'D' {
+			err = w.del(em.key())
+		} else {
+			err = index(v, false)
+		}
+		if err != nil {
+			return err
+		}
+		if c == 0 {
+			haveP = prev.next()
+		}
+		haveE = em.next()
 	}
 	return nil
 }
@@ -367,7 +388,7 @@ func (m *Mesh) applyLinksDisk(ctx context.Context, kv *diskKV, linked map[string
 			if err := setField(n, r.rule.As, val, &canon); err != nil {
 				return fmt.Errorf("on %s: %w", n.ID, err)
 			}
-			if err := w.set(kvKey(key, nsNode, n.ID), appendNode(nil, n, false)); err != nil {
+			if err := w.set(kvKey(key, nsNode, n.ID), appendNode([]byte{'U'}, n, false)); err != nil {
 				return err
 			}
 			return writeIndexes(w, &key, n)
@@ -482,7 +503,7 @@ func (m *Mesh) finishDisk(ctx context.Context, b *Build, kv *diskKV, prev *Snaps
 		case r.col != nil:
 			p.mode = planFull
 		default:
-			continue // failed without a snapshot to keep: no nodes
+			p.mode = planDrop // failed without a snapshot to keep: no nodes
 		}
 		plans = append(plans, p)
 	}

@@ -18,9 +18,12 @@ type diskGraph struct {
 	dangling []DanglingRef
 }
 
-// decodeLine decodes a stored node line; the node owns its memory.
+// decodeLine decodes a stored node ('U' + its line); the node owns its memory.
 func decodeLine(d *nodeDecoder, v []byte) (*Node, error) {
-	n, err := d.decode(bytes.Clone(v))
+	if len(v) == 0 || v[0] != 'U' {
+		return nil, fmt.Errorf("disk graph: %w: not a node record", ErrCorruptSnapshot)
+	}
+	n, err := d.decode(bytes.Clone(v[1:]))
 	if err != nil {
 		return nil, fmt.Errorf("disk graph: %w: %v", ErrCorruptSnapshot, err)
 	}

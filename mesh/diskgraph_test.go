@@ -17,7 +17,7 @@ import (
 	"github.com/contentmesh/contentmesh/mesh/memsource"
 )
 
-// toggled fails when told to, else fetches from its memsource.
+// toggled fails when told to (after emitting a node and a delete), else fetches from its memsource.
 type toggled struct {
 	*memsource.Source
 	fail bool
@@ -25,6 +25,12 @@ type toggled struct {
 
 func (t *toggled) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Emitter) (mesh.FetchResult, error) {
 	if t.fail {
+		if err := out.Upsert(mesh.Node{ID: mesh.NodeID(req.Source, "author", "half"), Type: "Author", Fields: []byte(`{}`)}); err != nil {
+			return mesh.FetchResult{}, err
+		}
+		if err := out.Delete(mesh.NodeID(req.Source, "author", "a%2F1%40x")); err != nil {
+			return mesh.FetchResult{}, err
+		}
 		return mesh.FetchResult{}, errors.New("upstream down")
 	}
 	return t.Source.Fetch(ctx, req, out)

@@ -153,7 +153,7 @@ func (c *collector) upsertDisk(cz *canonicalizer, n *Node, fields []byte, refs [
 		}
 	}
 	cz.lineBuf = appendNode(append(cz.lineBuf[:0], 'U'), &node, false)
-	cz.keyBuf = kvKey(cz.keyBuf, nsEmitted, n.ID)
+	cz.keyBuf = kvKey(cz.keyBuf, nsNode, n.ID)
 	if err := c.diskPut(cz.keyBuf, cz.lineBuf); err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func (c *collector) Delete(id string) error {
 		return err
 	}
 	if c.disk != nil {
-		if err := c.diskPut(kvKey(nil, nsEmitted, id), []byte{'D'}); err != nil {
+		if err := c.diskPut(kvKey(nil, nsNode, id), []byte{'D'}); err != nil {
 			return err
 		}
 		c.deletions.Add(1)

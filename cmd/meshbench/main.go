@@ -4,6 +4,7 @@
 //
 //	go run ./cmd/meshbench                 # every scenario
 //	go run ./cmd/meshbench -run a,e -json  # some, as JSON
+//	go run ./cmd/meshbench -run g          # 1M nodes of 1 KiB on disk and in memory (only when named)
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,8 +25,21 @@ import (
 func main() {
 	run := flag.String("run", "", "comma-separated scenario name prefixes (default: all)")
 	asJSON := flag.Bool("json", false, "print JSON instead of a table")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "meshbench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := runAll(context.Background(), os.Stdout, *run, *asJSON); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "meshbench:", err)
 		os.Exit(1)
 	}
@@ -32,7 +47,11 @@ func main() {
 
 func runAll(ctx context.Context, w io.Writer, filter string, asJSON bool) error {
 	var results []bench.Result
-	for _, s := range bench.Scenarios() {
+	scenarios := bench.Scenarios()
+	if filter != "" {
+		scenarios = append(scenarios, bench.LargeScenarios()...) // only when named
+	}
+	for _, s := range scenarios {
 		if !selected(s.Name, filter) {
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
 	"sync"
@@ -40,6 +41,10 @@ type Scenario struct {
 	// InProcess, when positive, is a single in-process source of that many small nodes (no HTTP):
 	// the engine's CPU and memory path, run on one core.
 	InProcess int
+	// InProcessBytes pads each in-process node to about this size; with it the build uses every
+	// core, a snapshot store and Graph (the graph mode): the disk-backed graph's scenario.
+	InProcessBytes int
+	Graph          mesh.GraphMode
 	// Rebuild measures a second build after the first: "unchanged", or "changed" (ChangedPercent of
 	// every provider's items changed in between). The figures are the second build's.
 	Rebuild        string
@@ -60,6 +65,15 @@ func Scenarios() []Scenario {
 		// the size; the full build it is compared with grows with the content: 3 x 50k items here.
 		{Name: "e-unchanged-rebuild", Providers: []Spec{large, large, large}, Concurrency: 8, Rebuild: "unchanged"},
 		{Name: "f-1pct-changed-rebuild", Providers: []Spec{offset, offset, offset}, Concurrency: 8, Rebuild: "changed", ChangedPercent: 1},
+	}
+}
+
+// LargeScenarios build a graph of 1M nodes of about 1 KiB in memory and on disk (issue: past
+// memory): minutes and gigabytes, so they run only when named.
+func LargeScenarios() []Scenario {
+	return []Scenario{
+		{Name: "g-1M-1KiB-disk", InProcess: 1_000_000, InProcessBytes: 1024, Graph: mesh.GraphDisk},
+		{Name: "g-1M-1KiB-memory", InProcess: 1_000_000, InProcessBytes: 1024, Graph: mesh.GraphMemory},
 	}
 }
 
@@ -179,7 +193,7 @@ func Run(ctx context.Context, s Scenario, dir string) (Result, error) {
 }
 
 func fill(res *Result, b *mesh.Build, dir string) {
-	res.Nodes = b.Graph.Len()
+	res.Nodes = b.Report.Nodes
 	for _, sr := range b.Report.Sources {
 		res.Retries += sr.Retries
 	}
@@ -193,8 +207,9 @@ func fill(res *Result, b *mesh.Build, dir string) {
 	}
 }
 
-// genSource emits n small nodes generated on the fly (no input kept in memory).
-type genSource struct{ n int }
+// genSource emits n small nodes generated on the fly (no input kept in memory), padded to about
+// size bytes when size is set.
+type genSource struct{ n, size int }
 
 func (g genSource) Kind() string { return "generated" }
 func (g genSource) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Emitter) (mesh.FetchResult, error) {
@@ -211,6 +226,13 @@ func (g genSource) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Em
 		buf = append(buf, `","n":`...)
 		buf = append(buf, id...)
 		buf = append(buf, `,"tags":["a","b"],"published":true`...)
+		if pad := g.size - len(buf) - 12; pad > 0 {
+			buf = append(buf, `,"body":"`...)
+			for j := 0; j < pad; j++ {
+				buf = append(buf, lorem[(i*7+j)%len(lorem)])
+			}
+			buf = append(buf, '"')
+		}
 		if i > 0 && i%10 == 0 {
 			buf = append(buf, `,"parent":{"$ref":"`...)
 			buf = append(buf, mesh.NodeID(req.Source, "n", strconv.Itoa(i-1))...)
@@ -224,26 +246,41 @@ func (g genSource) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Em
 	return mesh.FetchResult{}, nil
 }
 
+const lorem = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore "
+
 func runInProcess(ctx context.Context, s Scenario, dir string) (Result, error) {
 	res := Result{Name: s.Name}
-	prev := runtime.GOMAXPROCS(1)
-	defer runtime.GOMAXPROCS(prev)
-	m, err := mesh.New(mesh.Options{Out: filepath.Join(dir, "out")})
+	opts := mesh.Options{Out: filepath.Join(dir, "out"), Graph: s.Graph, GraphDir: filepath.Join(dir, "scratch")}
+	if s.InProcessBytes == 0 {
+		prev := runtime.GOMAXPROCS(1)
+		defer runtime.GOMAXPROCS(prev)
+	} else {
+		store, err := mesh.NewDirStore(filepath.Join(dir, "cache"))
+		if err != nil {
+			return res, err
+		}
+		opts.Store = store
+	}
+	m, err := mesh.New(opts)
 	if err != nil {
 		return res, err
 	}
-	m.Add("gen", genSource{n: s.InProcess})
+	m.Add("gen", genSource{n: s.InProcess, size: s.InProcessBytes})
 	runtime.GC()
+	debug.FreeOSMemory()
 	meter := startMeter()
 	start := time.Now()
 	b, err := m.Build(ctx)
 	res.Wall = time.Since(start)
-	meter.stop(&res)
-	if err != nil {
-		return res, err
+	if err == nil {
+		res.Nodes = b.Graph.Len()
+		err = b.Close()
 	}
-	fill(&res, b, dir)
-	return res, nil
+	meter.stop(&res)
+	if err == nil {
+		fill(&res, b, dir)
+	}
+	return res, err
 }
 
 // meter measures CPU time, peak RSS and peak heap over a span.
