@@ -66,16 +66,19 @@ func (c *cli) cmdBuild(ctx context.Context, args []string) int {
 		}
 	}
 	m, err := mesh.New(mesh.Options{
-		Store:       store,
-		Out:         outDir,
-		Concurrency: l.file.Concurrency,
-		OnError:     mesh.OnError(l.file.OnError),
-		Strict:      l.file.Strict,
-		Full:        *full,
-		Links:       l.file.Links,
-		Logger:      logger,
-		Observer:    progress,
-		Extras:      withReportPage(schema.Outputs(prev)),
+		Store:         store,
+		Out:           outDir,
+		Concurrency:   l.file.Concurrency,
+		OnError:       mesh.OnError(l.file.OnError),
+		Strict:        l.file.Strict,
+		Full:          *full,
+		Links:         l.file.Links,
+		Logger:        logger,
+		Observer:      progress,
+		Graph:         mesh.GraphMode(l.file.Graph),
+		DiskThreshold: l.file.DiskThreshold,
+		GraphDir:      graphDir(l),
+		Extras:        withReportPage(schema.Outputs(prev)),
 		// Every request is kept for report.html's waterfall.
 		RecordRequests: true,
 	})
@@ -92,6 +95,7 @@ func (c *cli) cmdBuild(ctx context.Context, args []string) int {
 	start := time.Now()
 	b, err := m.Build(ctx)
 	progress.Close()
+	defer b.Close()
 	if *asJSON && b != nil {
 		if werr := writeReport(c.stdout, &b.Report); werr != nil {
 			logger.Error("writing the report", "err", werr)
@@ -182,4 +186,13 @@ func withReportPage(extras mesh.ExtraOutputs) mesh.ExtraOutputs {
 		}
 		return append(out, reporthtml.Output(b.Report)), nil
 	}
+}
+
+// graphDir is the directory for a disk-backed graph's scratch database: graphDir from the config,
+// resolved against the config's directory, or the system's temporary directory.
+func graphDir(l *loaded) string {
+	if l.file.GraphDir == "" {
+		return ""
+	}
+	return l.resolve(l.file.GraphDir, "")
 }

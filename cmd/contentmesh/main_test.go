@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -252,5 +255,51 @@ func TestValidateAndUsage(t *testing.T) {
 	}
 	if code, _, errs := runCLI([]string{"build", "-config", filepath.Join(f.dir, "missing.yaml")}, nil); code != exitUsage || !strings.Contains(errs, "missing.yaml") {
 		t.Errorf("missing config: %d %s", code, errs)
+	}
+}
+
+// TestBuildGraphOnDisk: `graph: disk` gives the same output folder as a graph in memory (but for
+// the report's timings), leaves no scratch database behind in graphDir, and bad values are config
+// errors with their line.
+func TestBuildGraphOnDisk(t *testing.T) {
+	f := newFixture(t)
+	var folders []map[string]string
+	for _, mode := range []string{"memory", "disk"} {
+		cfg := f.writeConfig(t, "graph: "+mode+"\ngraphDir: scratch\n")
+		// Each mode builds twice from its own cache: a first build, then one change.
+		os.RemoveAll(filepath.Join(f.dir, "cache"))
+		f.serve(productsBody)
+		if code, out, errs := runCLI([]string{"build", "-config", cfg}, goodEnv); code != exitOK {
+			t.Fatalf("%s: exit %d\n%s\n%s", mode, code, out, errs)
+		}
+		f.serve(`{"data":[{"id":"1","handle":"mug","title":"Big mug"},{"id":"3","handle":"jug","title":"Jug"}]}`)
+		if code, out, errs := runCLI([]string{"build", "-config", cfg}, goodEnv); code != exitOK || !strings.Contains(out, "1 added, 1 updated, 1 deleted") {
+			t.Fatalf("%s: exit %d\n%s\n%s", mode, code, out, errs)
+		}
+		files := map[string]string{}
+		filepath.WalkDir(filepath.Join(f.dir, "out"), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), "report.") {
+				return err
+			}
+			data, err := os.ReadFile(p)
+			files[d.Name()] = string(data)
+			return err
+		})
+		folders = append(folders, files)
+		if left, _ := os.ReadDir(filepath.Join(f.dir, "scratch")); len(left) != 0 {
+			t.Errorf("%s: scratch left behind: %v", mode, left)
+		}
+	}
+	if len(folders[0]) < 6 {
+		t.Fatalf("outputs: %v", slices.Collect(maps.Keys(folders[0])))
+	}
+	for name, want := range folders[0] {
+		if folders[1][name] != want {
+			t.Errorf("%s differs between memory and disk:\n%s\n%s", name, want, folders[1][name])
+		}
+	}
+	cfg := f.writeConfig(t, "graph: ram\n")
+	if code, _, errs := runCLI([]string{"validate", "-config", cfg}, goodEnv); code != exitUsage || !strings.Contains(errs, `mesh.yaml:20: graph "ram"`) {
+		t.Errorf("bad graph mode: exit %d %s", code, errs)
 	}
 }

@@ -138,6 +138,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() { <-h.lock }()
 
 	b, err := h.b.Build(ctx)
+	defer b.Close()
 	resp := Response{DurationMs: time.Since(start).Milliseconds()}
 	if b != nil {
 		for _, s := range b.Report.Sources {

@@ -32,6 +32,14 @@ type File struct {
 	Strict bool `yaml:"strict"`
 	// Concurrency is how many sources fetch at once (0: all).
 	Concurrency int `yaml:"concurrency"`
+	// Graph is where the graph is kept: "auto" (default: on disk once the last build counted
+	// diskThreshold nodes), "memory" or "disk".
+	Graph string `yaml:"graph"`
+	// DiskThreshold is auto's node count (default mesh.DefaultDiskThreshold).
+	DiskThreshold int `yaml:"diskThreshold"`
+	// GraphDir is where a disk-backed graph's scratch database goes (default: the system's
+	// temporary directory).
+	GraphDir string `yaml:"graphDir"`
 	// Sources are the source blocks, each with name and type plus its adapter's keys.
 	Sources []Source `yaml:"-"`
 	// Links are the cross-source link rules.
@@ -112,6 +120,14 @@ func Parse(name string, data []byte, lookup func(string) (string, bool)) (*File,
 	case "", mesh.OnErrorFail, mesh.OnErrorStale:
 	default:
 		return nil, &Error{File: name, Line: keyLine(root, "onError"), Msg: fmt.Sprintf("onError %q: want fail or stale", f.OnError)}
+	}
+	switch mesh.GraphMode(f.Graph) {
+	case "", mesh.GraphAuto, mesh.GraphMemory, mesh.GraphDisk:
+	default:
+		return nil, &Error{File: name, Line: keyLine(root, "graph"), Msg: fmt.Sprintf("graph %q: want auto, memory or disk", f.Graph)}
+	}
+	if f.DiskThreshold < 0 {
+		return nil, &Error{File: name, Line: keyLine(root, "diskThreshold"), Msg: "diskThreshold must not be negative"}
 	}
 	for i, l := range f.Links {
 		if l.From == "" || l.To == "" || l.As == "" {

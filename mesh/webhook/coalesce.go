@@ -119,6 +119,10 @@ func (h *Handler) run(b *batch) {
 	defer cancel()
 	h.builds.Add(1)
 	b.build, b.err = h.build(ctx, b.fetched)
+	if b.build != nil {
+		// The answer needs the change set and the report, not the graph: release a disk-backed one.
+		b.build.Close()
+	}
 	if b.err == nil && b.build == nil {
 		b.err = fmt.Errorf("webhook: the build returned no result")
 	}
