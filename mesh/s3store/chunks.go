@@ -11,6 +11,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -314,4 +315,138 @@ func (s *Store) distrust(sum string) {
 		delete(c, sum)
 		s.base.chunks = c
 	}
+}
+
+// streamed reports whether the snapshot's nodes are not in memory but in its Stream (a disk-backed
+// build's snapshot).
+func streamed(snap *mesh.Snapshot) bool {
+	if snap.Load != nil || snap.Stream == nil {
+		return false
+	}
+	for _, src := range snap.Sources {
+		if src.Nodes == nil && src.Count > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// writeChunksStreamed is writeChunks for a snapshot read through its Stream: each chunk is cut,
+// encoded and uploaded as the nodes go by, Concurrency chunks at a time, so memory holds a few
+// chunks rather than the snapshot.
+func (s *Store) writeChunksStreamed(ctx context.Context, snap *mesh.Snapshot, m *manifest, b base) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.concurrency)
+	var mu sync.Mutex
+	refs := make([][]chunkRef, len(snap.Sources))
+	// upload takes a slot for the chunk's ref, then waits for a free upload (never holding mu).
+	upload := func(si int, nodes []*mesh.Node) {
+		mu.Lock()
+		idx := len(refs[si])
+		refs[si] = append(refs[si], chunkRef{})
+		mu.Unlock()
+		src := &snap.Sources[si]
+		g.Go(func() error {
+			data, err := encodeChunk(src.Name, src.Kind, nodes, src.Linked)
+			if err != nil {
+				return fmt.Errorf("source %q: %w", src.Name, err)
+			}
+			sum := sha256.Sum256(data)
+			ref := chunkRef{SHA256: hex.EncodeToString(sum[:]), Nodes: len(nodes), Size: int64(len(data))}
+			mu.Lock()
+			refs[si][idx] = ref
+			mu.Unlock()
+			if b.chunks[ref.SHA256] {
+				return nil
+			}
+			key := s.chunkKey(ref.SHA256)
+			if _, err := s.put(gctx, key, data, minio.PutObjectOptions{ContentType: "application/x-ndjson", DisableContentSha256: true}); err != nil {
+				return s.opError("PUT", key, err)
+			}
+			return nil
+		})
+	}
+	si := -1
+	var cur []*mesh.Node
+	counts := make([]int, len(snap.Sources))
+	err := snap.Stream(gctx, func(source string, n *mesh.Node) error {
+		if si < 0 || snap.Sources[si].Name != source {
+			if len(cur) > 0 {
+				upload(si, cur)
+				cur = nil
+			}
+			for si++; si < len(snap.Sources) && snap.Sources[si].Name != source; si++ {
+			}
+			if si == len(snap.Sources) {
+				return fmt.Errorf("snapshot stream: source %q out of order", source)
+			}
+		}
+		cur = append(cur, n)
+		counts[si]++
+		if len(cur) >= 4*s.chunkNodes || cutAfter(n.ID, s.chunkNodes) {
+			upload(si, cur)
+			cur = nil
+		}
+		return nil
+	})
+	if err == nil && len(cur) > 0 {
+		upload(si, cur)
+	}
+	if werr := g.Wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		return err
+	}
+	for i := range m.Sources {
+		m.Sources[i].Count = counts[i]
+		m.Sources[i].Chunks = refs[i]
+		if m.Sources[i].Chunks == nil {
+			m.Sources[i].Chunks = []chunkRef{}
+		}
+	}
+	return nil
+}
+
+// streamNodes is the snapshot's Stream: the chunks are fetched Concurrency at a time and their nodes
+// handed on in order, each source's link digests filled in (into one map per source, made before its
+// first node) as its chunks arrive.
+func (s *Store) streamNodes(ctx context.Context, m *manifest, snap *mesh.Snapshot, each func(string, *mesh.Node) error) error {
+	for i, src := range m.Sources {
+		if snap.Sources[i].Linked == nil {
+			snap.Sources[i].Linked = map[string]string{}
+		}
+		linked := snap.Sources[i].Linked
+		last := ""
+		for start := 0; start < len(src.Chunks); start += s.concurrency {
+			window := src.Chunks[start:min(len(src.Chunks), start+s.concurrency)]
+			decoded := make([]*mesh.SourceSnapshot, len(window))
+			g, gctx := errgroup.WithContext(ctx)
+			for j, ref := range window {
+				g.Go(func() error {
+					dec, err := s.fetchChunk(gctx, src.Name, ref)
+					decoded[j] = dec
+					return err
+				})
+			}
+			if err := g.Wait(); err != nil {
+				return err
+			}
+			for _, dec := range decoded {
+				for k, v := range dec.Linked {
+					linked[k] = v
+				}
+				for _, n := range dec.Nodes {
+					if n.ID <= last {
+						return fmt.Errorf("%s: %w: source %q: chunks out of ID order at %s", s.String(), mesh.ErrCorruptSnapshot, src.Name, n.ID)
+					}
+					last = n.ID
+					if err := each(src.Name, n); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -427,6 +427,9 @@ func (s *Store) Load(ctx context.Context) (*mesh.Snapshot, error) {
 		snap.Sources = append(snap.Sources, mesh.SourceSnapshot{Name: ms.Name, Kind: ms.Kind, Cursor: ms.Cursor, Count: ms.Count})
 	}
 	snap.Load = func(ctx context.Context) error { return s.loadNodes(ctx, m, snap) }
+	snap.Stream = func(ctx context.Context, each func(string, *mesh.Node) error) error {
+		return s.streamNodes(ctx, m, snap, each)
+	}
 	return snap, nil
 }
 
@@ -484,14 +487,14 @@ func (s *Store) Save(ctx context.Context, snap *mesh.Snapshot) error {
 		}
 	}
 	if !reused {
-		if snap.Load != nil {
-			load := snap.Load
-			snap.Load = nil
-			if err := load(ctx); err != nil {
-				return err
-			}
+		var err error
+		if streamed(snap) {
+			// A disk-backed build's snapshot: chunks are cut as its nodes stream by.
+			err = s.writeChunksStreamed(ctx, snap, m, b)
+		} else if err = snap.ReadNodes(ctx); err == nil {
+			err = s.writeChunks(ctx, snap, m, b)
 		}
-		if err := s.writeChunks(ctx, snap, m, b); err != nil {
+		if err != nil {
 			return err
 		}
 	}
