@@ -45,6 +45,44 @@ func (m *Mesh) useDisk(prev *Snapshot) bool {
 	return total >= m.opts.DiskThreshold
 }
 
+// diskRun is a disk-backed build's database and the copy of the last snapshot into it, which runs
+// beside the fetch.
+type diskRun struct {
+	kv       *diskKV
+	ingested chan error
+	cancel   context.CancelFunc
+	result   error
+	waited   bool
+}
+
+// startDiskRun opens the database and starts copying prev into it.
+func startDiskRun(ctx context.Context, dir string, prev *Snapshot) (*diskRun, error) {
+	kv, err := openDiskKV(dir)
+	if err != nil {
+		return nil, err
+	}
+	ictx, cancel := context.WithCancel(ctx)
+	r := &diskRun{kv: kv, ingested: make(chan error, 1), cancel: cancel}
+	go func() { r.ingested <- ingestPrev(ictx, kv, prev) }()
+	return r, nil
+}
+
+// wait returns the result of copying the last snapshot.
+func (r *diskRun) wait() error {
+	if !r.waited {
+		r.result = <-r.ingested
+		r.waited = true
+	}
+	return r.result
+}
+
+// close stops the copy and removes the database.
+func (r *diskRun) close() {
+	r.cancel()
+	r.wait()
+	r.kv.close()
+}
+
 // ingestPrev copies the previous snapshot's nodes into the database (p: the emitted lines, for
 // delta and stale sources) with their final digests (q: for the change set).
 func ingestPrev(ctx context.Context, kv *diskKV, prev *Snapshot) error {

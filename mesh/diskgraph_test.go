@@ -272,12 +272,13 @@ func TestDiskGraphMatchesMemory(t *testing.T) {
 	}
 }
 
-// TestDiskGraphAuto: auto mode keeps a graph in memory until the last snapshot reached the threshold.
+// TestDiskGraphAuto: auto mode keeps a graph in memory until it reaches the threshold: the last
+// snapshot's nodes and the delta count together.
 func TestDiskGraphAuto(t *testing.T) {
 	src := mustMem(t, rec("post", "1", "Post", `{}`), rec("post", "2", "Post", `{}`), rec("post", "3", "Post", `{}`))
 	dir := t.TempDir()
 	store, _ := mesh.NewDirStore(dir)
-	m := newMesh(t, mesh.Options{Store: store, DiskThreshold: 3}, map[string]mesh.Source{"s": src})
+	m := newMesh(t, mesh.Options{Store: store, DiskThreshold: 5}, map[string]mesh.Source{"s": src})
 	var modes []bool
 	for i := range 3 {
 		src.Put(rec("post", fmt.Sprint(10+i), "Post", `{}`))
@@ -296,5 +297,41 @@ func TestDiskGraphAuto(t *testing.T) {
 	}
 	if _, err := mesh.New(mesh.Options{Graph: "ram"}); !errors.Is(err, mesh.ErrInvalidConfig) {
 		t.Errorf("bad graph mode: %v", err)
+	}
+}
+
+// TestDiskGraphSpillsWhileFetching: under GraphAuto a first build that reaches the threshold while
+// its sources fetch moves to disk then, and its outputs are those of a build in memory.
+func TestDiskGraphSpillsWhileFetching(t *testing.T) {
+	s := newDiskScenario(t, 9)
+	dir := t.TempDir()
+	build := func(name string, opts mesh.Options) (*mesh.Build, map[string]string) {
+		opts.Out = filepath.Join(dir, name)
+		opts.Links = []mesh.LinkRule{{From: "Post.productHandles", To: "Product.handle", As: "products"}}
+		opts.GraphDir = filepath.Join(dir, "scratch")
+		opts.Concurrency = 1 // the second source starts after the spill
+		b, err := newMesh(t, opts, map[string]mesh.Source{"cms": s.cms, "shop": s.shop, "aux": s.aux}).Build(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b, readOutputs(t, opts.Out)
+	}
+	mem, want := build("memory", mesh.Options{Graph: mesh.GraphMemory})
+	defer mem.Close()
+	for _, threshold := range []int{5, 60, 150} {
+		b, got := build(fmt.Sprint("auto", threshold), mesh.Options{DiskThreshold: threshold})
+		if !b.Graph.OnDisk() || b.Graph.Len() != mem.Graph.Len() {
+			t.Errorf("threshold %d: on disk %v, %d nodes", threshold, b.Graph.OnDisk(), b.Graph.Len())
+		}
+		for name, w := range want {
+			if got[name] != w {
+				t.Errorf("threshold %d: %s differs", threshold, name)
+			}
+		}
+		b.Close()
+	}
+	b, _ := build("below", mesh.Options{DiskThreshold: 1000})
+	if b.Graph.OnDisk() {
+		t.Errorf("a graph below the threshold went to disk")
 	}
 }

@@ -26,9 +26,78 @@ type collector struct {
 	// In a disk-backed build the emitted nodes go to the scratch database instead of nodes and
 	// deletes (under mu); upserts and deletions are counted, the distinct IDs are known at merge.
 	disk      *kvWriter
+	onDisk    atomic.Bool // disk is set (read without mu; a spill sets it under mu)
 	diskDone  bool
+	fetched   bool // finish was called (under mu)
 	upserts   atomic.Int64
 	deletions atomic.Int64
+	// spill, when set, moves every collector of the build to disk once they hold enough nodes.
+	spill *spiller
+}
+
+// spiller moves a build's collectors from memory to a disk-backed graph once they hold threshold
+// nodes between them (GraphAuto on a first build, or one that grew past the threshold).
+type spiller struct {
+	threshold int64
+	total     atomic.Int64
+	cols      []*collector
+	start     func() (*diskKV, error) // opens the database (and starts copying the last snapshot)
+	once      sync.Once
+	err       error
+}
+
+// added counts n new nodes and spills when the total reaches the threshold. The caller must not
+// hold any collector's mu.
+func (sp *spiller) added(n int64) error {
+	if sp.total.Add(n) < sp.threshold {
+		return nil
+	}
+	sp.once.Do(func() {
+		kv, err := sp.start()
+		if err != nil {
+			sp.err = err
+			return
+		}
+		for _, c := range sp.cols {
+			c.mu.Lock()
+			err := c.spillTo(kv)
+			c.mu.Unlock()
+			if err != nil && sp.err == nil {
+				sp.err = fmt.Errorf("disk graph: %w", err)
+			}
+		}
+	})
+	return sp.err
+}
+
+// spillTo writes what the collector holds to kv and makes it a disk collector. Called under mu.
+func (c *collector) spillTo(kv *diskKV) error {
+	if c.disk != nil {
+		return nil
+	}
+	w := kv.writer()
+	var line []byte
+	for id, n := range c.nodes {
+		line = appendNode(append(line[:0], 'U'), n, false)
+		if err := w.set(kvKey(nil, nsNode, id), line); err != nil {
+			return err
+		}
+	}
+	for id := range c.deletes {
+		if err := w.set(kvKey(nil, nsNode, id), []byte{'D'}); err != nil {
+			return err
+		}
+	}
+	c.upserts.Store(int64(len(c.nodes)) + c.duplicates.Load())
+	c.deletions.Store(int64(len(c.deletes)))
+	c.nodes, c.deletes = nil, nil
+	c.disk = w
+	c.onDisk.Store(true)
+	if c.fetched { // its Fetch returned: nothing more comes
+		c.diskDone = true
+		return w.done()
+	}
+	return nil
 }
 
 // newDiskCollector returns a collector that writes what the source emits to kv.
@@ -36,11 +105,14 @@ func newDiskCollector(source string, pool *sync.Pool, kv *diskKV) *collector {
 	c := newCollector(source, pool)
 	c.nodes, c.deletes = nil, nil
 	c.disk = kv.writer()
+	c.onDisk.Store(true)
 	return c
 }
 
 // emitted reports how many upserts and deletions the source made.
 func (c *collector) emitted() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.disk != nil {
 		return c.upserts.Load() + c.deletions.Load()
 	}
@@ -49,12 +121,10 @@ func (c *collector) emitted() int64 {
 
 // finish commits a disk collector's last writes; later emits fail.
 func (c *collector) finish() error {
-	if c.disk == nil {
-		return nil
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.diskDone {
+	c.fetched = true
+	if c.disk == nil || c.diskDone {
 		return nil
 	}
 	c.diskDone = true
@@ -107,7 +177,7 @@ func (c *collector) Upsert(n Node) error {
 		c.pool.Put(cz)
 		return fmt.Errorf("%w: node %q: fields must be a JSON object", ErrInvalidNode, n.ID)
 	}
-	if c.disk != nil {
+	if c.onDisk.Load() {
 		return c.upsertDisk(cz, &n, out, refs)
 	}
 	node := &Node{
@@ -131,14 +201,28 @@ func (c *collector) Upsert(n Node) error {
 	}
 	c.pool.Put(cz)
 	c.mu.Lock()
+	if c.disk != nil { // spilled meanwhile
+		c.mu.Unlock()
+		if err := c.diskPut(kvKey(nil, nsNode, node.ID), appendNode([]byte{'U'}, node, false)); err != nil {
+			return err
+		}
+		c.upserts.Add(1)
+		c.count.Add(1)
+		return nil
+	}
+	added := false
 	if _, dup := c.nodes[node.ID]; !dup {
 		c.count.Add(1)
+		added = true
 	} else {
 		c.duplicates.Add(1)
 	}
 	c.nodes[node.ID] = node
 	delete(c.deletes, node.ID)
 	c.mu.Unlock()
+	if added && c.spill != nil {
+		return c.spill.added(1)
+	}
 	return nil
 }
 
@@ -167,7 +251,9 @@ func (c *collector) Delete(id string) error {
 	if err := c.checkID(id); err != nil {
 		return err
 	}
+	c.mu.Lock()
 	if c.disk != nil {
+		c.mu.Unlock()
 		if err := c.diskPut(kvKey(nil, nsNode, id), []byte{'D'}); err != nil {
 			return err
 		}
@@ -177,7 +263,6 @@ func (c *collector) Delete(id string) error {
 		}
 		return nil
 	}
-	c.mu.Lock()
 	if _, ok := c.nodes[id]; ok {
 		delete(c.nodes, id)
 		c.count.Add(-1)

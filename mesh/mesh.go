@@ -223,34 +223,42 @@ func (m *Mesh) build(ctx context.Context) (*Build, error) {
 		return b, err
 	}
 
-	// A disk-backed build copies the last snapshot into its database while the sources fetch.
-	var kv *diskKV
-	var ingested chan error
-	stopIngest := func() {}
+	// A disk-backed build copies the last snapshot into its database while the sources fetch. Under
+	// GraphAuto a build that reaches DiskThreshold nodes while fetching moves to disk then.
+	var run *diskRun
 	if m.useDisk(prev) {
 		var err error
-		if kv, err = openDiskKV(m.opts.GraphDir); err != nil {
+		if run, err = startDiskRun(ctx, m.opts.GraphDir, prev); err != nil {
 			return b, err
 		}
-		ictx, cancel := context.WithCancel(ctx)
-		ingested = make(chan error, 1)
-		go func() { ingested <- ingestPrev(ictx, kv, prev) }()
-		stopIngest = func() {
-			cancel()
-			if ingested != nil {
-				<-ingested
-				ingested = nil
+	}
+	var sp *spiller
+	if run == nil && m.opts.Graph == GraphAuto {
+		sp = &spiller{threshold: int64(m.opts.DiskThreshold), start: func() (*diskKV, error) {
+			r, err := startDiskRun(ctx, m.opts.GraphDir, prev)
+			if err != nil {
+				return nil, err
 			}
+			log.Info("the graph reached the disk threshold: keeping it on disk", "nodes", m.opts.DiskThreshold)
+			run = r // read after fetchAll, which waits for every source
+			return r.kv, nil
+		}}
+		// The last snapshot's nodes count: a delta is merged with them in memory.
+		for _, s := range prev.sources() {
+			sp.total.Add(int64(s.Count))
 		}
 	}
 	closeKV := func() {
-		stopIngest()
-		if kv != nil {
-			kv.close()
+		if run != nil {
+			run.close()
 		}
 	}
 
-	results := m.fetchAll(ctx, prev, kv)
+	results := m.fetchAll(ctx, prev, run, sp)
+	var kv *diskKV
+	if run != nil {
+		kv = run.kv
+	}
 	b.Report.Phases.FetchMs = time.Since(start).Milliseconds()
 	b.Report.Sources = make([]SourceReport, len(results))
 	var errs []error
@@ -281,14 +289,14 @@ func (m *Mesh) build(ctx context.Context) (*Build, error) {
 		return b, m.finishUnchanged(ctx, b, prev, results, start, kv != nil)
 	}
 	if kv != nil {
-		err := <-ingested
-		ingested = nil
+		err := run.wait()
+		run.cancel()
 		if err != nil {
-			kv.close()
+			run.close()
 			return m.rebuildWithoutSnapshot(ctx, err, true)
 		}
 		if err := m.finishDisk(ctx, b, kv, prev, results, fp, start); err != nil {
-			kv.close()
+			run.close()
 			b.Graph = nil
 			return b, err
 		}
@@ -428,7 +436,7 @@ type sourceResult struct {
 
 // fetchAll runs every source's Fetch, at most Concurrency at once. Under OnErrorFail the first
 // failure cancels the others.
-func (m *Mesh) fetchAll(ctx context.Context, prev *Snapshot, kv *diskKV) []sourceResult {
+func (m *Mesh) fetchAll(ctx context.Context, prev *Snapshot, run *diskRun, sp *spiller) []sourceResult {
 	results := make([]sourceResult, len(m.sources))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -441,9 +449,21 @@ func (m *Mesh) fetchAll(ctx context.Context, prev *Snapshot, kv *diskKV) []sourc
 		g.SetLimit(limit)
 	}
 	pool := &sync.Pool{New: func() any { return new(canonicalizer) }}
+	cols := make([]*collector, len(m.sources))
+	for i, s := range m.sources {
+		if run != nil {
+			cols[i] = newDiskCollector(s.name, pool, run.kv)
+		} else {
+			cols[i] = newCollector(s.name, pool)
+			cols[i].spill = sp
+		}
+	}
+	if sp != nil {
+		sp.cols = cols
+	}
 	for i, s := range m.sources {
 		g.Go(func() error {
-			results[i] = m.fetchOne(ctx, s, prev.source(s.name), pool, kv)
+			results[i] = m.fetchOne(ctx, s, prev.source(s.name), cols[i])
 			if results[i].err != nil && m.opts.OnError == OnErrorFail {
 				cancel()
 			}
@@ -455,13 +475,9 @@ func (m *Mesh) fetchAll(ctx context.Context, prev *Snapshot, kv *diskKV) []sourc
 	return results
 }
 
-func (m *Mesh) fetchOne(ctx context.Context, s namedSource, prev *SourceSnapshot, pool *sync.Pool, kv *diskKV) sourceResult {
+func (m *Mesh) fetchOne(ctx context.Context, s namedSource, prev *SourceSnapshot, col *collector) sourceResult {
 	kind := s.src.Kind()
 	res := sourceResult{name: s.name, kind: kind, report: SourceReport{Name: s.name, Type: kind}}
-	col := newCollector(s.name, pool)
-	if kv != nil {
-		col = newDiskCollector(s.name, pool, kv)
-	}
 	rec := &sourceRecorder{name: s.name, nodes: &col.count, observer: m.opts.Observer, keep: m.opts.RecordRequests}
 	if m.opts.Observer != nil {
 		m.opts.Observer.SourceStarted(s.name, kind)

@@ -164,6 +164,14 @@ type SourceSnapshot struct {
 	Linked map[string]string
 }
 
+// sources returns the snapshot's sources (none for a nil snapshot).
+func (s *Snapshot) sources() []SourceSnapshot {
+	if s == nil {
+		return nil
+	}
+	return s.Sources
+}
+
 // source returns the named source's snapshot, or nil.
 func (s *Snapshot) source(name string) *SourceSnapshot {
 	if s == nil {
