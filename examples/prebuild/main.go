@@ -172,14 +172,21 @@ func openMesh(path, cache, out string, logger *slog.Logger, lookup func(string) 
 	if err != nil {
 		return nil, nil, err
 	}
+	graphDir := f.GraphDir
+	if graphDir != "" && !filepath.IsAbs(graphDir) {
+		graphDir = filepath.Join(f.Dir, graphDir)
+	}
 	m, err := mesh.New(mesh.Options{
-		Store:       store,
-		Out:         out,
-		Concurrency: f.Concurrency,
-		OnError:     mesh.OnError(f.OnError),
-		Strict:      f.Strict,
-		Links:       f.Links,
-		Logger:      logger,
+		Store:         store,
+		Out:           out,
+		Concurrency:   f.Concurrency,
+		OnError:       mesh.OnError(f.OnError),
+		Strict:        f.Strict,
+		Links:         f.Links,
+		Logger:        logger,
+		Graph:         mesh.GraphMode(f.Graph),
+		DiskThreshold: f.DiskThreshold,
+		GraphDir:      graphDir,
 	})
 	if err != nil {
 		return nil, nil, err
