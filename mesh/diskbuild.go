@@ -249,10 +249,10 @@ func sourcePrefix(ns byte, source string) []byte {
 	return append([]byte{ns, 0}, escapeIDPart(source)+"/"...)
 }
 
-// writeIndexes writes the digest, type and backref index entries of a graph node.
+// writeIndexes writes the digest (and type), type and backref index entries of a graph node.
 func writeIndexes(w *kvWriter, key *[]byte, n *Node) error {
 	*key = kvKey(*key, nsHash, n.ID)
-	if err := w.set(*key, []byte(n.Digest)); err != nil {
+	if err := w.set(*key, hashValue(n.Digest, n.Type)); err != nil {
 		return err
 	}
 	*key = typeKey(*key, n.Type, n.ID)
@@ -440,7 +440,7 @@ func (m *Mesh) applyLinksDisk(ctx context.Context, kv *diskKV, linked map[string
 	}
 	for t := range fromTypes {
 		err := eachTypeID(kv, t, func(id string) error {
-			_, err := kv.get(kvKey(key, nsHash, id), func(v []byte) { linked[id] = string(v) })
+			_, err := kv.get(kvKey(key, nsHash, id), func(v []byte) { linked[id], _ = splitHashValue(v) })
 			return err
 		})
 		if err != nil {

@@ -18,6 +18,27 @@ type diskGraph struct {
 	dangling []DanglingRef
 }
 
+// hashValue is the digest index's value: the digest, a 0 byte, the type.
+func hashValue(digest, typ string) []byte {
+	v := make([]byte, 0, len(digest)+1+len(typ))
+	v = append(v, digest...)
+	v = append(v, 0)
+	return append(v, typ...)
+}
+
+// splitHashValue reads a digest index value.
+func splitHashValue(v []byte) (digest, typ string) {
+	d, t, _ := bytes.Cut(v, []byte{0})
+	return string(d), string(t)
+}
+
+// typeOf reads a node's type from the digest index (a small record) without reading the node.
+func (dg *diskGraph) typeOf(id string) (string, bool, error) {
+	var typ string
+	ok, err := dg.kv.get(kvKey(nil, nsHash, id), func(v []byte) { _, typ = splitHashValue(v) })
+	return typ, ok, err
+}
+
 // decodeLine decodes a stored node ('U' + its line); the node owns its memory.
 func decodeLine(d *nodeDecoder, v []byte) (*Node, error) {
 	if len(v) == 0 || v[0] != 'U' {
@@ -227,7 +248,7 @@ func diskChanges(kv *diskKV) (ChangeSet, error) {
 			cs.Added = append(cs.Added, string(cur.key()[2:]))
 			haveCur = cur.next()
 		default:
-			if !bytes.Equal(old.value(), cur.value()) {
+			if d, _, _ := bytes.Cut(cur.value(), []byte{0}); !bytes.Equal(old.value(), d) {
 				cs.Updated = append(cs.Updated, string(cur.key()[2:]))
 			}
 			haveOld, haveCur = old.next(), cur.next()

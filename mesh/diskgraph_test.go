@@ -172,6 +172,10 @@ func graphView(t *testing.T, g *mesh.Graph) string {
 			for r := range g.Refs(n, "") {
 				fmt.Fprint(&b, "->", r.ID, " ")
 			}
+			for _, r := range n.Refs {
+				typ, ok := g.TypeOf(r.To)
+				fmt.Fprint(&b, "type(", r.To, ")=", typ, ok, " ")
+			}
 			for r := range g.Backrefs(n, "related") {
 				fmt.Fprint(&b, "<-", r.ID, " ")
 			}

@@ -129,12 +129,13 @@ type OutputWriter struct {
 // types/<Type>.json, changes.json and report.json, plus any extra outputs. Everything is written into
 // a new folder beside dir, synced, and then swapped in, so dir holds the old outputs or the new ones.
 func (b *Build) WriteDir(dir string, extra ...OutputWriter) error {
-	return b.writeDir(dir, nil, extra...)
+	return b.writeDirWith(dir, nil, func() ([]OutputWriter, error) { return extra, nil })
 }
 
-// writeDir writes the folder; with reuse, the node files are not generated: every file the stamp
-// lists that this build does not write is carried over from the previous folder.
-func (b *Build) writeDir(dir string, reuse *OutputStamp, extra ...OutputWriter) error {
+// writeDirWith writes the folder; with reuse, the node files are not generated: every file the stamp
+// lists that this build does not write is carried over from the previous folder. extras is called
+// once the node files are written, for the extra outputs.
+func (b *Build) writeDirWith(dir string, reuse *OutputStamp, extras func() ([]OutputWriter, error)) error {
 	if b.Graph == nil {
 		return fmt.Errorf("no graph to write")
 	}
@@ -162,6 +163,10 @@ func (b *Build) writeDir(dir string, reuse *OutputStamp, extra ...OutputWriter) 
 		if err := b.Graph.writeNodeFiles(tmp, &files); err != nil {
 			return err
 		}
+	}
+	extra, err := extras()
+	if err != nil {
+		return err
 	}
 	small := []OutputWriter{
 		{"changes.json", func(w io.Writer) error { return writeJSON(w, b.Changes) }},

@@ -233,6 +233,22 @@ func (g *Graph) Get(id string) (*Node, bool) {
 	return n, n != nil
 }
 
+// TypeOf returns the type of the node with the given ID. On a disk-backed graph it reads a small
+// index record, not the node: use it rather than Get when only the type is needed (the type of a
+// reference's target, say).
+func (g *Graph) TypeOf(id string) (string, bool) {
+	g.ensure()
+	if g.disk != nil {
+		typ, ok, err := g.disk.typeOf(id)
+		g.fail(err)
+		return typ, ok
+	}
+	if n := g.find(id); n != nil {
+		return n.Type, true
+	}
+	return "", false
+}
+
 // Nodes iterates over all nodes in ID order. A disk-backed graph reads them as it goes (each is a
 // new Node); a read error stops the iteration and is reported by Err.
 func (g *Graph) Nodes() iter.Seq[*Node] {
@@ -251,7 +267,8 @@ func (g *Graph) Types() []string {
 	return slices.Clone(g.types)
 }
 
-// ByType iterates over the nodes of one type in ID order.
+// ByType iterates over the nodes of one type in ID order. On a disk-backed graph each node is a read
+// by ID; Nodes, which walks the database in order, is the faster way over many types.
 func (g *Graph) ByType(typ string) iter.Seq[*Node] {
 	g.ensure()
 	return func(yield func(*Node) bool) {

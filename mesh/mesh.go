@@ -749,9 +749,24 @@ func (m *Mesh) writeAndSave(ctx context.Context, b *Build, reuse *OutputStamp) e
 		})
 	}
 	if m.opts.Out != "" {
-		extra, err := m.extraOutputs(b)
-		if err == nil {
-			err = b.writeDir(m.opts.Out, reuse, extra...)
+		// Extra outputs (the schema reads every node) are computed while the node files are
+		// written: two passes over the graph on two cores instead of one after the other.
+		type extras struct {
+			list []OutputWriter
+			err  error
+		}
+		ch := make(chan extras, 1)
+		go func() {
+			list, err := m.extraOutputs(b)
+			ch <- extras{list, err}
+		}()
+		err := b.writeDirWith(m.opts.Out, reuse, func() ([]OutputWriter, error) {
+			e := <-ch
+			ch = nil
+			return e.list, e.err
+		})
+		if ch != nil {
+			<-ch // writing failed before it needed them: wait, so no goroutine outlives the build
 		}
 		if err != nil {
 			g.Wait()

@@ -19,6 +19,7 @@ import (
 
 	"github.com/contentmesh/contentmesh/mesh"
 	"github.com/contentmesh/contentmesh/mesh/fetch"
+	"github.com/contentmesh/contentmesh/mesh/schema"
 )
 
 // Spec describes one simulated provider of a scenario.
@@ -260,6 +261,7 @@ func runInProcess(ctx context.Context, s Scenario, dir string) (Result, error) {
 			return res, err
 		}
 		opts.Store = store
+		opts.Extras = schema.Outputs(nil) // schema.json and mesh.d.ts, as the CLI writes them
 	}
 	m, err := mesh.New(opts)
 	if err != nil {

@@ -51,20 +51,30 @@ func Infer(g *mesh.Graph) *Schema {
 	if g == nil {
 		return s
 	}
-	for _, name := range g.Types() {
-		root := &acc{top: true}
-		sources := map[string]bool{}
-		for n := range g.ByType(name) {
-			sources[n.Source] = true
-			v := gjson.ParseBytes(n.Fields)
-			if !v.IsObject() {
-				// Fields is always an object in a built graph; count the node all the same.
-				root.objects++
-				continue
-			}
-			root.addObject(v, g)
+	// One pass over the nodes in ID order (sequential on a disk-backed graph), one accumulator per type.
+	type typeAcc struct {
+		root    *acc
+		sources map[string]bool
+	}
+	types := map[string]*typeAcc{}
+	for n := range g.Nodes() {
+		ta := types[n.Type]
+		if ta == nil {
+			ta = &typeAcc{root: &acc{top: true}, sources: map[string]bool{}}
+			types[n.Type] = ta
 		}
-		t := Type{Name: name, Count: root.objects, Sources: slices.Sorted(maps.Keys(sources)), Fields: root.finishFields()}
+		ta.sources[n.Source] = true
+		v := gjson.ParseBytes(n.Fields)
+		if !v.IsObject() {
+			// Fields is always an object in a built graph; count the node all the same.
+			ta.root.objects++
+			continue
+		}
+		ta.root.addObject(v, g)
+	}
+	for _, name := range slices.Sorted(maps.Keys(types)) {
+		ta := types[name]
+		t := Type{Name: name, Count: ta.root.objects, Sources: slices.Sorted(maps.Keys(ta.sources)), Fields: ta.root.finishFields()}
 		s.Types = append(s.Types, t)
 	}
 	return s
@@ -103,11 +113,11 @@ func (a *acc) add(v gjson.Result, g *mesh.Graph) {
 		}
 		if id, ok := refID(v); ok {
 			a.kinds |= kRef
-			if t, ok := g.Get(id); ok {
+			if typ, ok := g.TypeOf(id); ok {
 				if a.refTo == nil {
 					a.refTo = map[string]int{}
 				}
-				a.refTo[t.Type]++
+				a.refTo[typ]++
 			} else {
 				a.unresolved++
 			}
