@@ -150,3 +150,42 @@ func BenchmarkSnapshot100k(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLinks100k: a link rule joining 100k posts to 50k products by handle (two values a post),
+// with the graph in memory and on disk (the target index and every lookup in the database).
+func BenchmarkLinks100k(b *testing.B) {
+	posts := make([]mesh.Node, 100_000)
+	for i := range posts {
+		posts[i] = mesh.Node{ID: mesh.NodeID("cms", "post", fmt.Sprint(i)), Type: "Post", NativeID: fmt.Sprint(i),
+			Fields: []byte(fmt.Sprintf(`{"title":"Post %d","handles":["h%d","h%d"],"body":%q}`, i, i%50_000, (i*7)%60_000, filler(300)))}
+	}
+	products := make([]mesh.Node, 50_000)
+	for i := range products {
+		products[i] = mesh.Node{ID: mesh.NodeID("shop", "product", fmt.Sprint(i)), Type: "Product", NativeID: fmt.Sprint(i),
+			Fields: []byte(fmt.Sprintf(`{"handle":"h%d","title":"Product %d"}`, i, i))}
+	}
+	want := 0 // posts whose second handle matches no product
+	for i := range posts {
+		if (i*7)%60_000 >= 50_000 {
+			want++
+		}
+	}
+	for _, mode := range []mesh.GraphMode{mesh.GraphMemory, mesh.GraphDisk} {
+		b.Run(string(mode), func(b *testing.B) {
+			for b.Loop() {
+				m, _ := mesh.New(mesh.Options{Graph: mode, GraphDir: b.TempDir(),
+					Links: []mesh.LinkRule{{From: "Post.handles", To: "Product.handle", As: "products"}}})
+				m.Add("cms", &sliceSource{posts})
+				m.Add("shop", &sliceSource{products})
+				build, err := m.Build(context.Background())
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n := len(build.Report.DanglingRefs); n != want {
+					b.Fatalf("%d dangling, want %d", n, want)
+				}
+				build.Close()
+			}
+		})
+	}
+}

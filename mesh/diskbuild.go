@@ -321,8 +321,10 @@ func mergeDelta(ctx context.Context, kv *diskKV, w *kvWriter, source string, ind
 }
 
 // applyLinksDisk applies the link rules as applyLinks does, rule by rule, with each rule's target
-// index on disk. The emitted form of every node of a From type is kept (o) for the snapshot, and
-// linked receives the final digests.
+// index on disk. Nodes are read by walking the node namespace in order (a scan reads every block
+// once; reads by ID would read one each), and a rule's lookups seek one iterator over its index. The
+// emitted form of every node of a From type is kept (o) for the snapshot, and linked receives the
+// final digests.
 func (m *Mesh) applyLinksDisk(ctx context.Context, kv *diskKV, linked map[string]string) ([]DanglingRef, error) {
 	fromTypes := map[string]bool{}
 	for _, l := range m.links {
@@ -330,42 +332,26 @@ func (m *Mesh) applyLinksDisk(ctx context.Context, kv *diskKV, linked map[string
 	}
 	// Keep the emitted form of the nodes the rules may change.
 	w := kv.writer()
-	var key []byte
-	for t := range fromTypes {
-		err := eachTypeID(kv, t, func(id string) error {
-			var serr error
-			_, err := kv.get(kvKey(key, nsNode, id), func(v []byte) { serr = w.set(kvKey(nil, nsOrig, id), v) })
-			if err == nil {
-				err = serr
-			}
-			return err
-		})
-		if err != nil {
-			w.done()
-			return nil, fmt.Errorf("disk graph: %w", err)
-		}
+	err := scanNodes(ctx, kv, fromTypes, nil, func(k, v []byte, _ *Node) error {
+		return w.set(append([]byte{nsOrig, 0}, k[2:]...), v)
+	})
+	if derr := w.done(); err == nil {
+		err = derr
 	}
-	if err := w.done(); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("disk graph: %w", err)
 	}
 	var dangling []DanglingRef
 	var canon canonicalizer
-	d := nodeDecoder{intern: map[string]string{}}
+	var key []byte
 	for ri, r := range m.links {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
 		// The target index: l <rule> <value> <id>, so a value's targets are in ID order.
 		w := kv.writer()
-		err := eachTypeID(kv, r.toType, func(id string) error {
-			n, err := readNode(kv, &d, id)
-			if err != nil || n == nil {
-				return err
-			}
+		err := scanNodes(ctx, kv, map[string]bool{r.toType: true}, &nodeDecoder{}, func(_, _ []byte, n *Node) error {
 			var werr error
 			linkKeys(n, r.toField, func(k string) {
 				if werr == nil {
-					werr = w.set(append(linkPrefix(ri, k), id...), nil)
+					werr = w.set(append(linkPrefix(ri, k), n.ID...), nil)
 				}
 			})
 			return werr
@@ -376,38 +362,30 @@ func (m *Mesh) applyLinksDisk(ctx context.Context, kv *diskKV, linked map[string
 		if err != nil {
 			return nil, fmt.Errorf("disk graph: link %s -> %s: %w", r.rule.From, r.rule.To, err)
 		}
+		index, err := kv.iter(linkPrefix(ri, "")[:4])
+		if err != nil {
+			return nil, err
+		}
 		w = kv.writer()
-		err = eachTypeID(kv, r.fromType, func(id string) error {
-			n, err := readNode(kv, &d, id)
-			if err != nil || n == nil {
-				return err
-			}
+		err = scanNodes(ctx, kv, map[string]bool{r.fromType: true}, &nodeDecoder{}, func(_, _ []byte, n *Node) error {
 			v := n.Get(r.fromPath)
 			if !v.Exists() {
 				return nil
 			}
 			var targets []string
-			var serr error
 			forEachScalar(v, func(k string) {
 				prefix := linkPrefix(ri, k)
 				found := false
-				err := kv.scan(prefix, func(key, _ []byte) error {
+				for ok := index.seek(prefix); ok && bytes.HasPrefix(index.key(), prefix); ok = index.next() {
 					found = true
-					if t := string(key[len(prefix):]); !slices.Contains(targets, t) {
+					if t := string(index.key()[len(prefix):]); !slices.Contains(targets, t) {
 						targets = append(targets, t)
 					}
-					return nil
-				})
-				if err != nil && serr == nil {
-					serr = err
 				}
 				if !found {
 					dangling = append(dangling, DanglingRef{From: n.ID, Field: r.rule.As, To: r.toType + "." + r.toField + "=" + k})
 				}
 			})
-			if serr != nil {
-				return serr
-			}
 			val := []byte{'['}
 			for i, id := range targets {
 				if i > 0 {
@@ -431,6 +409,9 @@ func (m *Mesh) applyLinksDisk(ctx context.Context, kv *diskKV, linked map[string
 			}
 			return writeIndexes(w, &key, n)
 		})
+		if ierr := index.close(); err == nil {
+			err = ierr
+		}
 		if derr := w.done(); err == nil {
 			err = derr
 		}
@@ -438,16 +419,75 @@ func (m *Mesh) applyLinksDisk(ctx context.Context, kv *diskKV, linked map[string
 			return nil, fmt.Errorf("disk graph: link %s -> %s as %s: %w", r.rule.From, r.rule.To, r.rule.As, err)
 		}
 	}
-	for t := range fromTypes {
-		err := eachTypeID(kv, t, func(id string) error {
-			_, err := kv.get(kvKey(key, nsHash, id), func(v []byte) { linked[id], _ = splitHashValue(v) })
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("disk graph: %w", err)
+	// The final digests of the nodes of the From types, from the digest index.
+	err = kv.scan([]byte{nsHash, 0}, func(k, v []byte) error {
+		if d, t := splitHashValue(v); fromTypes[t] {
+			linked[string(k[2:])] = d
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("disk graph: %w", err)
 	}
 	return dangling, nil
+}
+
+// scanNodes walks the graph's nodes in ID order and calls fn for those of the given types, with
+// the key, the stored record and, when d is set, the decoded node (fields aliasing a copy). The
+// type is read from the record's start, so other nodes are skipped undecoded.
+func scanNodes(ctx context.Context, kv *diskKV, types map[string]bool, d *nodeDecoder, fn func(k, v []byte, n *Node) error) error {
+	i := 0
+	return kv.scan([]byte{nsNode, 0}, func(k, v []byte) error {
+		if i++; i%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		typ, ok := recordType(v)
+		if ok && !types[string(typ)] {
+			return nil
+		}
+		var n *Node
+		if d != nil || !ok {
+			if d == nil {
+				d = &nodeDecoder{}
+			}
+			var err error
+			if n, err = decodeLine(d, v); err != nil {
+				return err
+			}
+			if !types[n.Type] {
+				return nil
+			}
+		}
+		return fn(k, v, n)
+	})
+}
+
+// recordType reads the type from the start of a node record ('U' + {"id":...,"type":...}); false
+// when the record has another form or escapes in its type (then it must be decoded).
+func recordType(v []byte) ([]byte, bool) {
+	const head = `U{"id":"`
+	if !bytes.HasPrefix(v, []byte(head)) {
+		return nil, false
+	}
+	p := v[len(head):]
+	i := 0
+	for i < len(p) && p[i] != '"' {
+		if p[i] == '\\' {
+			i++
+		}
+		i++
+	}
+	p = p[min(i+1, len(p)):]
+	const mid = `,"type":"`
+	if !bytes.HasPrefix(p, []byte(mid)) {
+		return nil, false
+	}
+	p = p[len(mid):]
+	end := bytes.IndexByte(p, '"')
+	if end < 0 || bytes.IndexByte(p[:end], '\\') >= 0 {
+		return nil, false
+	}
+	return p[:end], true
 }
 
 // linkPrefix is the target index prefix of one value of rule ri.
@@ -455,24 +495,6 @@ func linkPrefix(ri int, value string) []byte {
 	k := []byte{nsLinkKey, 0}
 	k = binary.BigEndian.AppendUint16(k, uint16(ri))
 	return appendKeyPart(k, value)
-}
-
-// eachTypeID calls fn with the ID of every node of typ, in ID order, from a point-in-time view of
-// the type index (fn may write).
-func eachTypeID(kv *diskKV, typ string, fn func(id string) error) error {
-	prefix := append([]byte{nsType, 0}, appendKeyPart(nil, typ)...)
-	return kv.scan(prefix, func(k, _ []byte) error { return fn(string(k[len(prefix):])) })
-}
-
-// readNode reads a graph node without its backrefs; nil when it does not exist.
-func readNode(kv *diskKV, d *nodeDecoder, id string) (*Node, error) {
-	var n *Node
-	var derr error
-	_, err := kv.get(kvKey(nil, nsNode, id), func(v []byte) { n, derr = decodeLine(d, v) })
-	if err != nil {
-		return nil, err
-	}
-	return n, derr
 }
 
 // snapshotStream is the Stream of a disk-backed build's snapshot: each source's nodes in ID order,
