@@ -640,7 +640,7 @@ func (c *Client) send(ctx context.Context, cl *call) (a attempt) {
 			return a
 		}
 	}
-	a.body, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	a.body, err = readBody(resp.Body, limit+1, resp.ContentLength)
 	if int64(len(a.body)) > limit {
 		if isSuccess(resp.StatusCode) {
 			a.tooLarge = true
@@ -773,5 +773,31 @@ func (c *Client) account(ctx context.Context, rec mesh.Recorder, cl *call, n int
 			slog.String("url", cl.redacted), slog.Int("status", status), slog.Int("attempt", n),
 			slog.Duration("duration", a.duration), slog.Duration("wait", wait),
 			slog.Int("bytes", len(a.body)), slog.String("error", errText))
+	}
+}
+
+// readBody reads at most max bytes of r into a buffer sized from the Content-Length when the
+// server sent one (io.ReadAll would grow it from 512 bytes, copying a large page many times).
+func readBody(r io.Reader, max, contentLength int64) ([]byte, error) {
+	size := int64(32 << 10)
+	if contentLength >= 0 {
+		size = contentLength + 1 // +1: reading EOF needs room
+	}
+	buf := make([]byte, 0, min(size, max))
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) >= max {
+				return buf, nil
+			}
+			buf = append(buf, 0)[:len(buf)] // grow
+		}
+		n, err := r.Read(buf[len(buf):min(int64(cap(buf)), max)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
 	}
 }
