@@ -628,6 +628,15 @@ func (m *Mesh) finishDisk(ctx context.Context, b *Build, kv *diskKV, prev *Snaps
 // diskGraphOf assembles the disk-backed graph of a snapshot (a build that changed nothing, read on
 // first use).
 func (m *Mesh) diskGraphOf(ctx context.Context, s *Snapshot) (*diskGraph, error) {
+	a, err := m.diskAssemblyOf(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return a.graph, nil
+}
+
+// diskAssemblyOf assembles a snapshot's graph in a new scratch database.
+func (m *Mesh) diskAssemblyOf(ctx context.Context, s *Snapshot) (*diskAssembly, error) {
 	kv, err := openDiskKV(m.opts.GraphDir)
 	if err != nil {
 		return nil, err
@@ -645,5 +654,5 @@ func (m *Mesh) diskGraphOf(ctx context.Context, s *Snapshot) (*diskGraph, error)
 		kv.close()
 		return nil, err
 	}
-	return a.graph, nil
+	return a, nil
 }

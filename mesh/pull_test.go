@@ -35,6 +35,23 @@ func pullGraphJSON(t *testing.T, cache string, links []mesh.LinkRule) ([]byte, [
 	if err := g.WriteGraphJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
+	// The same snapshot assembled on disk (streamed from the node file) gives the same bytes.
+	snap, err = store.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dg, ddangling, err := mesh.GraphFromSnapshotWith(context.Background(), snap, mesh.SnapshotGraphOptions{Links: links, Graph: mesh.GraphDisk, GraphDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dg.Close()
+	var dbuf bytes.Buffer
+	if err := dg.WriteGraphJSON(&dbuf); err != nil || !dg.OnDisk() {
+		t.Fatalf("disk graph: %v, on disk %v", err, dg.OnDisk())
+	}
+	if !bytes.Equal(buf.Bytes(), dbuf.Bytes()) || !slices.Equal(dangling, ddangling) {
+		t.Errorf("disk graph from the snapshot differs:\n%s\n%s\n%v\n%v", buf.Bytes(), dbuf.Bytes(), dangling, ddangling)
+	}
 	return buf.Bytes(), dangling
 }
 

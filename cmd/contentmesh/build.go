@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/contentmesh/contentmesh/internal/config"
 	"github.com/contentmesh/contentmesh/mesh"
 	"github.com/contentmesh/contentmesh/mesh/reporthtml"
 	"github.com/contentmesh/contentmesh/mesh/schema"
@@ -189,10 +190,12 @@ func withReportPage(extras mesh.ExtraOutputs) mesh.ExtraOutputs {
 }
 
 // graphDir is the directory for a disk-backed graph's scratch database: graphDir from the config,
-// resolved against the config's directory, or the system's temporary directory.
-func graphDir(l *loaded) string {
-	if l.file.GraphDir == "" {
+// resolved against the config's directory, or "" (the system's temporary directory).
+func graphDir(l *loaded) string { return graphDirOf(l.file) }
+
+func graphDirOf(f *config.File) string {
+	if f.GraphDir == "" {
 		return ""
 	}
-	return l.resolve(l.file.GraphDir, "")
+	return resolveIn(f.Dir, f.GraphDir, "")
 }

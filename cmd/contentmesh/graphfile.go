@@ -51,61 +51,72 @@ func loadGraph(dir string) (*mesh.Graph, error) {
 
 // decodeGraph reads graph.json ({"version": 1, "nodes": [...]}) one node at a time.
 func decodeGraph(r io.Reader) (*mesh.Graph, error) {
-	dec := json.NewDecoder(r)
-	if err := expectDelim(dec, '{'); err != nil {
+	var nodes []*mesh.Node
+	if err := eachGraphNode(r, func(n *mesh.Node) error { nodes = append(nodes, n); return nil }); err != nil {
 		return nil, err
 	}
-	var nodes []*mesh.Node
-	version, sawNodes := 0, false
+	return mesh.NewGraph(nodes), nil
+}
+
+// eachGraphNode reads graph.json and calls fn for each node in file order, holding one at a time.
+func eachGraphNode(r io.Reader, fn func(*mesh.Node) error) error {
+	dec := json.NewDecoder(r)
+	if err := expectDelim(dec, '{'); err != nil {
+		return err
+	}
+	version, sawNodes, count := 0, false, 0
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		key, _ := tok.(string)
 		switch key {
 		case "version":
 			if err := dec.Decode(&version); err != nil {
-				return nil, fmt.Errorf("version: %w", err)
+				return fmt.Errorf("version: %w", err)
 			}
 		case "nodes":
 			sawNodes = true
 			if err := expectDelim(dec, '['); err != nil {
-				return nil, fmt.Errorf("nodes: %w", err)
+				return fmt.Errorf("nodes: %w", err)
 			}
 			for dec.More() {
 				n := new(mesh.Node)
 				if err := dec.Decode(n); err != nil {
-					return nil, fmt.Errorf("nodes[%d]: %w", len(nodes), err)
+					return fmt.Errorf("nodes[%d]: %w", count, err)
 				}
 				if n.ID == "" || n.Type == "" {
-					return nil, fmt.Errorf("nodes[%d]: no id or type", len(nodes))
+					return fmt.Errorf("nodes[%d]: no id or type", count)
 				}
 				if len(n.Fields) > 0 && n.Fields[0] != '{' {
-					return nil, fmt.Errorf("nodes[%d] %s: fields is not an object", len(nodes), n.ID)
+					return fmt.Errorf("nodes[%d] %s: fields is not an object", count, n.ID)
 				}
-				nodes = append(nodes, n)
+				count++
+				if err := fn(n); err != nil {
+					return err
+				}
 			}
 			if err := expectDelim(dec, ']'); err != nil {
-				return nil, fmt.Errorf("nodes: %w", err)
+				return fmt.Errorf("nodes: %w", err)
 			}
 		default:
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
 	if err := expectDelim(dec, '}'); err != nil {
-		return nil, err
+		return err
 	}
 	if version != mesh.GraphVersion {
-		return nil, fmt.Errorf("graph version %d, want %d", version, mesh.GraphVersion)
+		return fmt.Errorf("graph version %d, want %d", version, mesh.GraphVersion)
 	}
 	if !sawNodes {
-		return nil, errors.New("no nodes list")
+		return errors.New("no nodes list")
 	}
-	return mesh.NewGraph(nodes), nil
+	return nil
 }
 
 func expectDelim(dec *json.Decoder, want json.Delim) error {

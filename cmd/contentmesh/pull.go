@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"slices"
 	"strings"
@@ -59,17 +61,19 @@ func (c *cli) cmdPull(ctx context.Context, args []string) int {
 		}
 		return exitFailed
 	}
-	g, dangling, err := mesh.GraphFromSnapshot(ctx, snap, f.Links)
+	g, dangling, err := mesh.GraphFromSnapshotWith(ctx, snap, mesh.SnapshotGraphOptions{
+		Links: f.Links, Graph: mesh.GraphMode(f.Graph), DiskThreshold: f.DiskThreshold, GraphDir: graphDirOf(f)})
 	if errors.Is(err, mesh.ErrInvalidConfig) {
 		return c.fail(exitUsage, fmt.Errorf("%s: %w", *cfgPath, err))
 	}
 	if err != nil {
 		return c.fail(exitFailed, fmt.Errorf("read the snapshot: %w", err))
 	}
+	defer g.Close()
 	b := &mesh.Build{Graph: g, Changes: changesSince(outDir, g, logger)}
 	b.Report = mesh.Report{Sources: []mesh.SourceReport{}, DanglingRefs: dangling, Nodes: g.Len(), StartedAt: start.UTC()}
 	for _, s := range snap.Sources {
-		b.Report.Sources = append(b.Report.Sources, mesh.SourceReport{Name: s.Name, Type: s.Kind, Status: mesh.StatusOK, Nodes: len(s.Nodes)})
+		b.Report.Sources = append(b.Report.Sources, mesh.SourceReport{Name: s.Name, Type: s.Kind, Status: mesh.StatusOK, Nodes: s.Count})
 	}
 	b.Report.DurationMs = time.Since(start).Milliseconds()
 	extra, err := schema.Outputs(previousSchema(outDir, logger))(b)
@@ -88,18 +92,79 @@ func (c *cli) cmdPull(ctx context.Context, args []string) int {
 	return exitOK
 }
 
-// changesSince compares g with the graph.json in dir (every node added when there is none).
+// changesSince compares g with the graph.json in dir (every node added when there is none). Both
+// are in ID order, so they are walked side by side, one node of each at a time; a graph.json out of
+// order (edited by hand) is compared through a map of its digests instead.
 func changesSince(dir string, g *mesh.Graph, log *slog.Logger) mesh.ChangeSet {
-	cs := mesh.ChangeSet{Added: []string{}, Updated: []string{}, Deleted: []string{}}
-	old := map[string]string{}
-	prev, err := loadGraph(dir)
+	cs, err := mergeChanges(dir, g)
+	if errors.Is(err, errUnsorted) {
+		cs, err = mapChanges(dir, g)
+	}
 	switch {
 	case err == nil:
-		for n := range prev.Nodes() {
-			old[n.ID] = n.Digest
-		}
+		return cs
 	case !errors.Is(err, errNoBuild):
 		log.Warn("previous graph.json unreadable; changes.json lists every node as added", "err", err)
+	}
+	cs = mesh.ChangeSet{Added: []string{}, Updated: []string{}, Deleted: []string{}}
+	for n := range g.Nodes() {
+		cs.Added = append(cs.Added, n.ID)
+	}
+	return cs
+}
+
+var errUnsorted = errors.New("graph.json is not in ID order")
+
+// mergeChanges walks the old graph.json and g side by side.
+func mergeChanges(dir string, g *mesh.Graph) (mesh.ChangeSet, error) {
+	cs := mesh.ChangeSet{Added: []string{}, Updated: []string{}, Deleted: []string{}}
+	f, err := openOutput(dir, "graph.json")
+	if err != nil {
+		return cs, err
+	}
+	defer f.Close()
+	next, stop := iter.Pull(g.Nodes())
+	defer stop()
+	cur, more := next()
+	last := ""
+	err = eachGraphNode(bufio.NewReaderSize(f, 256<<10), func(old *mesh.Node) error {
+		if old.ID <= last && last != "" {
+			return errUnsorted
+		}
+		last = old.ID
+		for more && cur.ID < old.ID {
+			cs.Added = append(cs.Added, cur.ID)
+			cur, more = next()
+		}
+		if more && cur.ID == old.ID {
+			if cur.Digest != old.Digest {
+				cs.Updated = append(cs.Updated, cur.ID)
+			}
+			cur, more = next()
+			return nil
+		}
+		cs.Deleted = append(cs.Deleted, old.ID)
+		return nil
+	})
+	if err != nil {
+		return cs, err
+	}
+	for ; more; cur, more = next() {
+		cs.Added = append(cs.Added, cur.ID)
+	}
+	return cs, g.Err()
+}
+
+// mapChanges compares through a map of the old graph's digests.
+func mapChanges(dir string, g *mesh.Graph) (mesh.ChangeSet, error) {
+	cs := mesh.ChangeSet{Added: []string{}, Updated: []string{}, Deleted: []string{}}
+	prev, err := loadGraph(dir)
+	if err != nil {
+		return cs, err
+	}
+	old := map[string]string{}
+	for n := range prev.Nodes() {
+		old[n.ID] = n.Digest
 	}
 	for n := range g.Nodes() {
 		d, ok := old[n.ID]
@@ -115,7 +180,7 @@ func changesSince(dir string, g *mesh.Graph, log *slog.Logger) mesh.ChangeSet {
 		cs.Deleted = append(cs.Deleted, id)
 	}
 	slices.Sort(cs.Deleted)
-	return cs
+	return cs, nil
 }
 
 // openStore opens the snapshot store that the config's cache names: an s3:// URL (mesh/s3store;

@@ -128,6 +128,13 @@ func TestPullFromDirCache(t *testing.T) {
 	testPull(t, "cache", nil)
 }
 
+// TestPullOnDisk: with graph: disk both the build and the pull keep the graph in a scratch
+// database (the pull streams the snapshot in); the folders are the same, and changes.json walks the
+// old graph.json beside the new graph.
+func TestPullOnDisk(t *testing.T) {
+	testPull(t, "cache\ngraph: disk\ngraphDir: scratch", nil)
+}
+
 func TestPullErrors(t *testing.T) {
 	f := newFixture(t)
 	cfg := filepath.Join(f.dir, "mesh.yaml")
