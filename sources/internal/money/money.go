@@ -99,11 +99,54 @@ func FromDecimal(text, currency string) (Money, error) {
 	if len(text) > maxDecimalText || hugeExponent(text) {
 		return Money{}, fmt.Errorf("amount %q: too large", normalizeForError(text))
 	}
-	r, ok := new(big.Rat).SetString(text)
-	if !ok || text == "" || strings.ContainsAny(text, "/") {
-		return Money{}, fmt.Errorf("amount %q: want a decimal number", text)
+	if !decimalText(text) {
+		return Money{}, fmt.Errorf("amount %q: want a decimal number", normalizeForError(text))
 	}
-	return Money{Amount: formatRat(r, Exponent(cur)), CurrencyCode: cur}, nil
+	r, ok := new(big.Rat).SetString(text)
+	if !ok {
+		return Money{}, fmt.Errorf("amount %q: want a decimal number", normalizeForError(text))
+	}
+	amount := formatRat(r, Exponent(cur))
+	if len(amount) > maxDecimalText {
+		return Money{}, fmt.Errorf("amount %q: too large", normalizeForError(text))
+	}
+	return Money{Amount: amount, CurrencyCode: cur}, nil
+}
+
+// decimalText reports whether text is a plain decimal number: an optional sign, digits with an
+// optional fraction, an optional base-10 exponent. big.Rat also reads fractions ("1/3"), hex
+// ("0x1p4") and binary exponents ("1p207"), which no price is written as.
+func decimalText(text string) bool {
+	i := 0
+	if i < len(text) && (text[i] == '+' || text[i] == '-') {
+		i++
+	}
+	digits := 0
+	for ; i < len(text) && text[i] >= '0' && text[i] <= '9'; i++ {
+		digits++
+	}
+	if i < len(text) && text[i] == '.' {
+		for i++; i < len(text) && text[i] >= '0' && text[i] <= '9'; i++ {
+			digits++
+		}
+	}
+	if digits == 0 {
+		return false
+	}
+	if i < len(text) && (text[i] == 'e' || text[i] == 'E') {
+		i++
+		if i < len(text) && (text[i] == '+' || text[i] == '-') {
+			i++
+		}
+		exp := 0
+		for ; i < len(text) && text[i] >= '0' && text[i] <= '9'; i++ {
+			exp++
+		}
+		if exp == 0 {
+			return false
+		}
+	}
+	return i == len(text)
 }
 
 // maxDecimalText bounds the text of an amount: no price needs more digits, and big.Rat would

@@ -100,3 +100,31 @@ func FuzzFromDecimal(f *testing.F) {
 		}
 	})
 }
+
+func TestFromDecimalSyntax(t *testing.T) {
+	for _, tc := range []struct {
+		text, want string
+		ok         bool
+	}{
+		{"19.99", "19.99", true},
+		{"+1.", "1.00", true},
+		{".5", "0.50", true},
+		{"-2e2", "-200.00", true},
+		{"1E-2", "0.01", true},
+		{"1/3", "", false},
+		{"0x10", "", false},
+		{"1p4", "", false},
+		{"1P207", "", false},
+		{".", "", false},
+		{"1e", "", false},
+		{"+", "", false},
+		{"1e+", "", false},
+		{"1.2.3", "", false},
+		{"99999999999999999999999999999999e40", "", false}, // 72 digits: more than any price
+	} {
+		m, err := FromDecimal(tc.text, "USD")
+		if (err == nil) != tc.ok || (tc.ok && m.Amount != tc.want) {
+			t.Errorf("FromDecimal(%q) = %+v, %v; want %q ok=%v", tc.text, m, err, tc.want, tc.ok)
+		}
+	}
+}
