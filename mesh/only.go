@@ -105,6 +105,16 @@ func (k *keepStore) Load(ctx context.Context) (*Snapshot, error) {
 			return nil
 		}
 	}
+	if s != nil && s.Stream != nil {
+		stream := s.Stream
+		s.Stream = func(ctx context.Context, each func(string, *Node) error) error {
+			if err := stream(ctx, each); err != nil {
+				k.kept.set(nil)
+				return err
+			}
+			return nil
+		}
+	}
 	return s, nil
 }
 

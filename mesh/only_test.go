@@ -173,30 +173,35 @@ func TestBuildSourcesFetchesWhatItCannotKeep(t *testing.T) {
 			t.Errorf("b under a new kind should fetch everything: %v", f)
 		}
 	})
-	t.Run("snapshot nodes corrupt", func(t *testing.T) {
-		dir := t.TempDir()
-		store, _ := mesh.NewDirStore(dir)
-		a, b := newSources(t)
-		m := newMesh(t, mesh.Options{Store: store}, map[string]mesh.Source{"a": a, "b": b})
-		if _, err := m.Build(ctx); err != nil {
-			t.Fatal(err)
-		}
-		a.Source.(*memsource.Source).Put(rec("post", "2", "Post", `{}`)) // so the build needs the stored nodes
-		files, _ := filepath.Glob(filepath.Join(dir, "nodes-*.snap"))
-		data, _ := os.ReadFile(files[0])
-		data[len(data)/2] ^= 1 // the manifest still loads; the nodes fail their checksum
-		os.WriteFile(files[0], data, 0o644)
-		got, err := m.BuildSources(ctx, "a")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Report.SnapshotError == "" || got.Graph.Len() != 3 {
-			t.Errorf("graph %d nodes, report %+v", got.Graph.Len(), got.Report)
-		}
-		if f := b.fetches(); len(f) != 2 || f[1] != "" {
-			t.Errorf("b should have fetched everything once the snapshot proved unusable: %v", f)
-		}
-	})
+	for _, mode := range []mesh.GraphMode{mesh.GraphMemory, mesh.GraphDisk} {
+		t.Run("snapshot nodes corrupt, graph "+string(mode), func(t *testing.T) {
+			dir := t.TempDir()
+			store, _ := mesh.NewDirStore(dir)
+			a, b := newSources(t)
+			m := newMesh(t, mesh.Options{Store: store, Graph: mode, GraphDir: t.TempDir()}, map[string]mesh.Source{"a": a, "b": b})
+			first, err := m.Build(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first.Close()
+			a.Source.(*memsource.Source).Put(rec("post", "2", "Post", `{}`)) // so the build needs the stored nodes
+			files, _ := filepath.Glob(filepath.Join(dir, "nodes-*.snap"))
+			data, _ := os.ReadFile(files[0])
+			data[len(data)/2] ^= 1 // the manifest still loads; the nodes fail their checksum
+			os.WriteFile(files[0], data, 0o644)
+			got, err := m.BuildSources(ctx, "a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer got.Close()
+			if got.Report.SnapshotError == "" || got.Graph.Len() != 3 || got.Graph.OnDisk() != (mode == mesh.GraphDisk) {
+				t.Errorf("graph %d nodes (on disk %v), report %+v", got.Graph.Len(), got.Graph.OnDisk(), got.Report)
+			}
+			if f := b.fetches(); len(f) != 2 || f[1] != "" {
+				t.Errorf("b should have fetched everything once the snapshot proved unusable: %v", f)
+			}
+		})
+	}
 }
 
 func TestBuildSourcesUnknownName(t *testing.T) {
