@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -599,7 +600,6 @@ func (m *Mesh) finishDisk(ctx context.Context, b *Build, kv *diskKV, prev *Snaps
 			}
 		}
 	}
-	next.Stream = snapshotStream(kv, next.Sources)
 	dangling := a.dangling
 	if dangling == nil {
 		dangling = []DanglingRef{}
@@ -612,7 +612,14 @@ func (m *Mesh) finishDisk(ctx context.Context, b *Build, kv *diskKV, prev *Snaps
 	if b.Changes, err = diskChanges(kv); err != nil {
 		return fmt.Errorf("disk graph: %w", err)
 	}
-	b.Graph = &Graph{disk: a.graph}
+	g := newDiskGraph(a.graph)
+	b.Graph = g
+	stream := snapshotStream(kv, next.Sources)
+	next.Stream = func(ctx context.Context, each func(string, *Node) error) error {
+		err := stream(ctx, each)
+		runtime.KeepAlive(g) // the database is the graph's: keep it open for the stream
+		return err
+	}
 	b.Report.Phases.MergeMs = time.Since(start).Milliseconds() - b.Report.Phases.FetchMs
 	b.snapshot = next
 	b.Report.DurationMs = time.Since(start).Milliseconds()

@@ -10,8 +10,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/contentmesh/contentmesh/mesh"
 	"github.com/contentmesh/contentmesh/mesh/memsource"
@@ -337,5 +339,45 @@ func TestDiskGraphSpillsWhileFetching(t *testing.T) {
 	b, _ := build("below", mesh.Options{DiskThreshold: 1000})
 	if b.Graph.OnDisk() {
 		t.Errorf("a graph below the threshold went to disk")
+	}
+}
+
+// TestDiskGraphForgottenClose: a disk-backed graph that nobody closes is closed, and its scratch
+// database removed, once it is garbage.
+func TestDiskGraphForgottenClose(t *testing.T) {
+	scratch := t.TempDir()
+	m := newMesh(t, mesh.Options{Graph: mesh.GraphDisk, GraphDir: scratch}, map[string]mesh.Source{"s": mustMem(t, rec("post", "1", "Post", `{}`))})
+	if _, err := m.Build(context.Background()); err != nil { // the Build, and its Graph, dropped
+		t.Fatal(err)
+	}
+	for range 50 {
+		runtime.GC()
+		if left, _ := os.ReadDir(scratch); len(left) == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	left, _ := os.ReadDir(scratch)
+	t.Errorf("scratch database still there: %v", left)
+}
+
+// TestDiskGraphUseAfterClose: reading a closed disk-backed graph is an error (Err), not a crash.
+func TestDiskGraphUseAfterClose(t *testing.T) {
+	m := newMesh(t, mesh.Options{Graph: mesh.GraphDisk, GraphDir: t.TempDir()}, map[string]mesh.Source{"s": mustMem(t, rec("post", "1", "Post", `{}`))})
+	b, err := m.Build(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, ok := b.Graph.Get("s/post/1"); ok {
+		t.Errorf("Get after Close found the node")
+	}
+	if n := len(ids(b.Graph)); n != 0 || b.Graph.Err() == nil {
+		t.Errorf("after Close: %d nodes, Err %v", n, b.Graph.Err())
 	}
 }

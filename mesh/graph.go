@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"iter"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -33,12 +34,23 @@ func lazyGraph(load func() ([]*Node, error)) *Graph {
 	return &Graph{load: load}
 }
 
+// newDiskGraph wraps a disk-backed graph. Close releases its database; should a caller forget to,
+// the database is closed (and removed) once the Graph is garbage.
+func newDiskGraph(dg *diskGraph) *Graph {
+	g := &Graph{disk: dg}
+	runtime.AddCleanup(g, func(kv *diskKV) { kv.close() }, dg.kv)
+	return g
+}
+
 // ensure loads a lazy graph.
 func (g *Graph) ensure() {
 	if g.loadDisk != nil {
 		g.once.Do(func() {
 			g.disk, g.err = g.loadDisk()
 			g.loadDisk = nil
+			if g.disk != nil {
+				runtime.AddCleanup(g, func(kv *diskKV) { kv.close() }, g.disk.kv)
+			}
 			if g.err != nil {
 				g.index()
 			}
@@ -109,7 +121,9 @@ func (g *Graph) Close() error {
 func (g *Graph) forEach(fn func(*Node) (bool, error)) error {
 	g.ensure()
 	if g.disk != nil {
-		return g.disk.each(fn)
+		err := g.disk.each(fn)
+		runtime.KeepAlive(g) // the cleanup that closes a forgotten graph must wait for the walk
+		return err
 	}
 	for _, n := range g.nodes {
 		if cont, err := fn(n); err != nil || !cont {
@@ -123,7 +137,9 @@ func (g *Graph) forEach(fn func(*Node) (bool, error)) error {
 func (g *Graph) forEachOfType(typ string, fn func(*Node) (bool, error)) error {
 	g.ensure()
 	if g.disk != nil {
-		return g.disk.eachOfType(typ, fn)
+		err := g.disk.eachOfType(typ, fn)
+		runtime.KeepAlive(g)
+		return err
 	}
 	for _, n := range g.byType[typ] {
 		if cont, err := fn(n); err != nil || !cont {
@@ -138,6 +154,7 @@ func (g *Graph) lookup(id string) *Node {
 	if g.disk != nil {
 		n, err := g.disk.get(id)
 		g.fail(err)
+		runtime.KeepAlive(g)
 		return n
 	}
 	return g.find(id)
@@ -241,6 +258,7 @@ func (g *Graph) TypeOf(id string) (string, bool) {
 	if g.disk != nil {
 		typ, ok, err := g.disk.typeOf(id)
 		g.fail(err)
+		runtime.KeepAlive(g)
 		return typ, ok
 	}
 	if n := g.find(id); n != nil {

@@ -52,7 +52,7 @@ func GraphFromSnapshotWith(ctx context.Context, s *Snapshot, opts SnapshotGraphO
 		if dangling == nil {
 			dangling = []DanglingRef{}
 		}
-		return &Graph{disk: a.graph}, dangling, nil
+		return newDiskGraph(a.graph), dangling, nil
 	}
 	if err := s.ensureNodes(ctx); err != nil {
 		return nil, nil, err
