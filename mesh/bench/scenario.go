@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -75,6 +76,8 @@ func LargeScenarios() []Scenario {
 	return []Scenario{
 		{Name: "g-1M-1KiB-disk", InProcess: 1_000_000, InProcessBytes: 1024, Graph: mesh.GraphDisk},
 		{Name: "g-1M-1KiB-memory", InProcess: 1_000_000, InProcessBytes: 1024, Graph: mesh.GraphMemory},
+		{Name: "h-1M-1KiB-1pct-disk", InProcess: 1_000_000, InProcessBytes: 1024, Graph: mesh.GraphDisk, Rebuild: "changed"},
+		{Name: "h-1M-1KiB-1pct-memory", InProcess: 1_000_000, InProcessBytes: 1024, Graph: mesh.GraphMemory, Rebuild: "changed"},
 	}
 }
 
@@ -209,18 +212,29 @@ func fill(res *Result, b *mesh.Build, dir string) {
 }
 
 // genSource emits n small nodes generated on the fly (no input kept in memory), padded to about
-// size bytes when size is set.
-type genSource struct{ n, size int }
+// size bytes when size is set. With changed set, a fetch given the cursor of an earlier one is a
+// delta: every 100th node, edited.
+type genSource struct {
+	n, size int
+	changed bool
+}
 
 func (g genSource) Kind() string { return "generated" }
 func (g genSource) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Emitter) (mesh.FetchResult, error) {
 	buf := make([]byte, 0, 256)
+	delta := g.changed && len(req.Cursor) > 0
 	for i := 0; i < g.n; i++ {
 		if i%4096 == 0 && ctx.Err() != nil {
 			return mesh.FetchResult{}, ctx.Err()
 		}
+		if delta && i%100 != 0 {
+			continue
+		}
 		id := strconv.Itoa(i)
 		buf = append(buf[:0], `{"title":"Node `...)
+		if delta {
+			buf = append(buf, "edited "...)
+		}
 		buf = append(buf, id...)
 		buf = append(buf, `","slug":"node-`...)
 		buf = append(buf, id...)
@@ -243,6 +257,9 @@ func (g genSource) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Em
 		if err := out.Upsert(mesh.Node{ID: mesh.NodeID(req.Source, "n", id), Type: "Item", NativeID: id, Fields: buf}); err != nil {
 			return mesh.FetchResult{}, err
 		}
+	}
+	if g.changed {
+		return mesh.FetchResult{Delta: delta, Cursor: json.RawMessage(`1`)}, nil
 	}
 	return mesh.FetchResult{}, nil
 }
@@ -267,7 +284,19 @@ func runInProcess(ctx context.Context, s Scenario, dir string) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	m.Add("gen", genSource{n: s.InProcess, size: s.InProcessBytes})
+	m.Add("gen", genSource{n: s.InProcess, size: s.InProcessBytes, changed: s.Rebuild == "changed"})
+	if s.Rebuild != "" {
+		start := time.Now()
+		b, err := m.Build(ctx)
+		if err != nil {
+			return res, err
+		}
+		res.FullWall = time.Since(start)
+		if err := b.Close(); err != nil {
+			return res, err
+		}
+		syscall.Sync()
+	}
 	runtime.GC()
 	debug.FreeOSMemory()
 	meter := startMeter()
@@ -281,6 +310,9 @@ func runInProcess(ctx context.Context, s Scenario, dir string) (Result, error) {
 	meter.stop(&res)
 	if err == nil {
 		fill(&res, b, dir)
+		if res.FullWall > 0 {
+			res.RatioFull = float64(res.Wall) / float64(res.FullWall)
+		}
 	}
 	return res, err
 }
