@@ -59,3 +59,30 @@ func ExampleNodeID() {
 	// files/post/blog%2F2024%2Fhello
 	// cms/Entry/6KntaYXaHSyIw8M6eo26OK@en-US
 }
+
+// Keep the graph on disk: for catalogs larger than memory. The build streams nodes into a scratch
+// database, which Close removes; reads go through the same Graph API.
+func ExampleOptions_graphOnDisk() {
+	shop, _ := memsource.New(
+		memsource.Record{Namespace: "product", NativeID: "1", Type: "Product", Fields: json.RawMessage(`{"title":"Mug"}`)},
+		memsource.Record{Namespace: "product", NativeID: "2", Type: "Product", Fields: json.RawMessage(`{"title":"Cup"}`)},
+	)
+	m, err := mesh.New(mesh.Options{Graph: mesh.GraphDisk}) // or GraphAuto with DiskThreshold
+	if err != nil {
+		log.Fatal(err)
+	}
+	m.Add("shop", shop)
+	b, err := m.Build(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer b.Close()
+	for n := range b.Graph.Nodes() { // in ID order, read as the walk goes
+		fmt.Println(n.ID, n.Get("title"))
+	}
+	fmt.Println("on disk:", b.Graph.OnDisk(), "read errors:", b.Graph.Err())
+	// Output:
+	// shop/product/1 Mug
+	// shop/product/2 Cup
+	// on disk: true read errors: <nil>
+}
