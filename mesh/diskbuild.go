@@ -387,22 +387,12 @@ func (m *Mesh) applyLinksDisk(ctx context.Context, kv *diskKV, linked map[string
 					dangling = append(dangling, DanglingRef{From: n.ID, Field: r.rule.As, To: r.toType + "." + r.toField + "=" + k})
 				}
 			})
-			val := []byte{'['}
-			for i, id := range targets {
-				if i > 0 {
-					val = append(val, ',')
-				}
-				val = append(val, `{"$ref":`...)
-				val = AppendString(val, id)
-				val = append(val, '}')
-			}
-			val = append(val, ']')
 			for i, ref := range n.Refs {
 				if err := w.del(backrefKey(key, ref.To, n.ID, i)); err != nil {
 					return err
 				}
 			}
-			if err := setField(n, r.rule.As, val, &canon); err != nil {
+			if err := setField(n, r.rule.As, refArray(targets), &canon); err != nil {
 				return fmt.Errorf("on %s: %w", n.ID, err)
 			}
 			if err := w.set(kvKey(key, nsNode, n.ID), appendNode([]byte{'U'}, n, false)); err != nil {

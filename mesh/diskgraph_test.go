@@ -381,3 +381,38 @@ func TestDiskGraphUseAfterClose(t *testing.T) {
 		t.Errorf("after Close: %d nodes, Err %v", n, b.Graph.Err())
 	}
 }
+
+// TestWriteMethodsMatchFolder: Graph.WriteGraphJSON, WriteNDJSON and WriteType give the bytes of the
+// output folder's files, in memory and on disk; an absent type is an empty array.
+func TestWriteMethodsMatchFolder(t *testing.T) {
+	s := newDiskScenario(t, 4)
+	for _, mode := range []mesh.GraphMode{mesh.GraphMemory, mesh.GraphDisk} {
+		out := filepath.Join(t.TempDir(), "out")
+		m := newMesh(t, mesh.Options{Out: out, Graph: mode, GraphDir: t.TempDir()}, map[string]mesh.Source{"cms": s.cms, "shop": s.shop})
+		b, err := m.Build(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := func(name string, write func(*bytes.Buffer) error) {
+			t.Helper()
+			var buf bytes.Buffer
+			if err := write(&buf); err != nil {
+				t.Fatal(err)
+			}
+			want, err := os.ReadFile(filepath.Join(out, name))
+			if err != nil || !bytes.Equal(buf.Bytes(), want) {
+				t.Errorf("%s %s: %d bytes written, file %d (%v)", mode, name, buf.Len(), len(want), err)
+			}
+		}
+		check("graph.json", func(w *bytes.Buffer) error { return b.Graph.WriteGraphJSON(w) })
+		check("nodes.ndjson", func(w *bytes.Buffer) error { return b.Graph.WriteNDJSON(w) })
+		for _, typ := range b.Graph.Types() {
+			check(filepath.Join("types", mesh.TypeFileName(typ)), func(w *bytes.Buffer) error { return b.Graph.WriteType(w, typ) })
+		}
+		var empty bytes.Buffer
+		if err := b.Graph.WriteType(&empty, "Nothing"); err != nil || empty.String() != "[]\n" {
+			t.Errorf("%s: absent type %q %v", mode, empty.String(), err)
+		}
+		b.Close()
+	}
+}

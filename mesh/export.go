@@ -20,65 +20,39 @@ const GraphVersion = 1
 // WriteGraphJSON writes graph.json: {"version": 1, "nodes": [...]} with nodes sorted by ID, one per
 // line.
 func (g *Graph) WriteGraphJSON(w io.Writer) error {
-	buf := make([]byte, 0, 64<<10)
-	buf = fmt.Appendf(buf, "{\"version\":%d,\"nodes\":[", GraphVersion)
-	i := 0
-	err := g.forEach(func(n *Node) (bool, error) {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		i++
-		buf = append(buf, '\n')
-		buf = appendNodeJSON(buf, n)
-		if len(buf) > 48<<10 {
-			if _, err := w.Write(buf); err != nil {
-				return false, err
-			}
-			buf = buf[:0]
-		}
-		return true, nil
-	})
-	if err != nil {
-		return err
-	}
-	buf = append(buf, "\n]}\n"...)
-	_, err = w.Write(buf)
-	return err
+	end := "\n]}\n"
+	return writeNodeList(w, g.forEach, listFormat{open: fmt.Sprintf("{\"version\":%d,\"nodes\":[", GraphVersion),
+		sep: ",", lead: "\n", close: end, closeEmpty: end})
 }
 
 // WriteNDJSON writes nodes.ndjson: one node per line, sorted by ID.
 func (g *Graph) WriteNDJSON(w io.Writer) error {
-	buf := make([]byte, 0, 64<<10)
-	err := g.forEach(func(n *Node) (bool, error) {
-		buf = appendNodeJSON(buf, n)
-		buf = append(buf, '\n')
-		if len(buf) > 48<<10 {
-			if _, err := w.Write(buf); err != nil {
-				return false, err
-			}
-			buf = buf[:0]
-		}
-		return true, nil
-	})
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(buf)
-	return err
+	return writeNodeList(w, g.forEach, listFormat{trail: "\n"})
 }
 
 // WriteType writes types/<Type>.json: the nodes of one type as a JSON array.
 func (g *Graph) WriteType(w io.Writer, typ string) error {
+	walk := func(fn func(*Node) (bool, error)) error { return g.forEachOfType(typ, fn) }
+	return writeNodeList(w, walk, listFormat{open: "[", sep: ",", lead: "\n", close: "\n]\n", closeEmpty: "]\n"})
+}
+
+// listFormat is how writeNodeList frames the nodes: open, then each node as lead + JSON + trail
+// with sep between nodes, then close (closeEmpty when there was none).
+type listFormat struct{ open, sep, lead, trail, close, closeEmpty string }
+
+// writeNodeList writes the nodes walk yields in format f, through a buffer flushed every 48 KiB.
+func writeNodeList(w io.Writer, walk func(func(*Node) (bool, error)) error, f listFormat) error {
 	buf := make([]byte, 0, 64<<10)
-	buf = append(buf, '[')
-	i := 0
-	err := g.forEachOfType(typ, func(n *Node) (bool, error) {
-		if i > 0 {
-			buf = append(buf, ',')
+	buf = append(buf, f.open...)
+	count := 0
+	err := walk(func(n *Node) (bool, error) {
+		if count > 0 {
+			buf = append(buf, f.sep...)
 		}
-		i++
-		buf = append(buf, '\n')
+		count++
+		buf = append(buf, f.lead...)
 		buf = appendNodeJSON(buf, n)
+		buf = append(buf, f.trail...)
 		if len(buf) > 48<<10 {
 			if _, err := w.Write(buf); err != nil {
 				return false, err
@@ -90,10 +64,11 @@ func (g *Graph) WriteType(w io.Writer, typ string) error {
 	if err != nil {
 		return err
 	}
-	if i > 0 {
-		buf = append(buf, '\n')
+	if count > 0 {
+		buf = append(buf, f.close...)
+	} else {
+		buf = append(buf, f.closeEmpty...)
 	}
-	buf = append(buf, "]\n"...)
 	_, err = w.Write(buf)
 	return err
 }

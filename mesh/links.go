@@ -109,22 +109,26 @@ func applyLinks(rules []compiledLink, byType map[string][]*Node, canon *canonica
 					}
 				}
 			})
-			val := []byte{'['}
-			for i, id := range targets {
-				if i > 0 {
-					val = append(val, ',')
-				}
-				val = append(val, `{"$ref":`...)
-				val = AppendString(val, id)
-				val = append(val, '}')
-			}
-			val = append(val, ']')
-			if err := setField(n, r.rule.As, val, canon); err != nil {
+			if err := setField(n, r.rule.As, refArray(targets), canon); err != nil {
 				return nil, fmt.Errorf("link %s -> %s as %s on %s: %w", r.rule.From, r.rule.To, r.rule.As, n.ID, err)
 			}
 		}
 	}
 	return dangling, nil
+}
+
+// refArray is the JSON array of $refs to ids, the value of a link rule's field.
+func refArray(ids []string) []byte {
+	val := []byte{'['}
+	for i, id := range ids {
+		if i > 0 {
+			val = append(val, ',')
+		}
+		val = append(val, `{"$ref":`...)
+		val = AppendString(val, id)
+		val = append(val, '}')
+	}
+	return append(val, ']')
 }
 
 // setField sets a top-level field of n (replacing any value), and recomputes its refs and digest.
