@@ -50,22 +50,45 @@ func (m *Mesh) useDisk(prev *Snapshot) bool {
 // beside the fetch.
 type diskRun struct {
 	kv       *diskKV
+	inGraph  map[string]bool // sources whose last nodes are copied straight into the graph
 	ingested chan error
 	cancel   context.CancelFunc
 	result   error
 	waited   bool
+	counts   map[string]map[string]int // per source in inGraph: nodes per type copied
 }
 
-// startDiskRun opens the database and starts copying prev into it.
-func startDiskRun(ctx context.Context, dir string, prev *Snapshot) (*diskRun, error) {
+// startDiskRun opens the database and starts copying prev into it: the nodes of the sources in
+// inGraph (those expected to answer a delta: their emits go to a namespace of their own) straight
+// into the graph with their indexes, the others aside (p).
+func startDiskRun(ctx context.Context, dir string, prev *Snapshot, inGraph map[string]bool) (*diskRun, error) {
 	kv, err := openDiskKV(dir)
 	if err != nil {
 		return nil, err
 	}
 	ictx, cancel := context.WithCancel(ctx)
-	r := &diskRun{kv: kv, ingested: make(chan error, 1), cancel: cancel}
-	go func() { r.ingested <- ingestPrev(ictx, kv, prev) }()
+	r := &diskRun{kv: kv, inGraph: inGraph, ingested: make(chan error, 1), cancel: cancel}
+	go func() {
+		var err error
+		r.counts, err = ingestPrev(ictx, kv, prev, inGraph)
+		r.ingested <- err
+	}()
 	return r, nil
+}
+
+// deltaSources are the sources that will be asked for a delta (they have a cursor in prev): their
+// last nodes are copied into the graph beside the fetch, so a small delta costs little to merge.
+func (m *Mesh) deltaSources(prev *Snapshot) map[string]bool {
+	out := map[string]bool{}
+	if prev == nil || m.opts.Full {
+		return out
+	}
+	for _, s := range m.sources {
+		if ps := prev.source(s.name); ps != nil && len(ps.Cursor) > 0 && ps.Kind == s.src.Kind() {
+			out[s.name] = true
+		}
+	}
+	return out
 }
 
 // wait returns the result of copying the last snapshot.
@@ -84,11 +107,13 @@ func (r *diskRun) close() {
 	r.kv.close()
 }
 
-// ingestPrev copies the previous snapshot's nodes into the database (p: the emitted lines, for
-// delta and stale sources) with their final digests (q: for the change set).
-func ingestPrev(ctx context.Context, kv *diskKV, prev *Snapshot) error {
+// ingestPrev copies the previous snapshot's nodes into the database with their final digests (q:
+// for the change set): those of the sources in inGraph into the graph (n, with their indexes; the
+// counts per type are returned), the others aside (p: for delta and stale sources).
+func ingestPrev(ctx context.Context, kv *diskKV, prev *Snapshot, inGraph map[string]bool) (map[string]map[string]int, error) {
+	counts := map[string]map[string]int{}
 	if prev == nil {
-		return nil
+		return counts, nil
 	}
 	w := kv.writer()
 	var key, line []byte
@@ -102,31 +127,66 @@ func ingestPrev(ctx context.Context, kv *diskKV, prev *Snapshot) error {
 				linked = ps.Linked
 			}
 		}
-		line = appendNode(line[:0], n, false)
-		key = kvKey(key, nsPrev, n.ID)
-		if err := w.set(key, line); err != nil {
-			return err
+		if inGraph[source] {
+			line = appendNode(append(line[:0], 'U'), n, false)
+			if err := w.set(kvKey(key, nsNode, n.ID), line); err != nil {
+				return err
+			}
+			if err := writeIndexes(w, &key, n); err != nil {
+				return err
+			}
+			if counts[source] == nil {
+				counts[source] = map[string]int{}
+			}
+			counts[source][n.Type]++
+		} else {
+			line = appendNode(line[:0], n, false)
+			if err := w.set(kvKey(key, nsPrev, n.ID), line); err != nil {
+				return err
+			}
 		}
 		d := n.Digest
 		if ld, ok := linked[n.ID]; ok {
 			d = ld
 		}
-		key[0] = nsPrevHash
-		return w.set(key, []byte(d))
+		return w.set(kvKey(key, nsPrevHash, n.ID), []byte(d))
 	})
 	if derr := w.done(); err == nil {
 		err = derr
 	}
-	return err
+	return counts, err
+}
+
+// deleteIndexes removes the digest, type and backref index entries of a graph node.
+func deleteIndexes(w *kvWriter, key *[]byte, n *Node) error {
+	*key = kvKey(*key, nsHash, n.ID)
+	if err := w.del(*key); err != nil {
+		return err
+	}
+	*key = typeKey(*key, n.Type, n.ID)
+	if err := w.del(*key); err != nil {
+		return err
+	}
+	for i, r := range n.Refs {
+		*key = backrefKey(*key, r.To, n.ID, i)
+		if err := w.del(*key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // diskPlan is how one source's final node set is made.
 type diskPlan struct {
 	name  string
-	mode  int // planFull, planDelta or planKeep
+	mode  int // planFull, planDelta, planKeep or planDrop
 	col   *collector
 	nodes int // set by the merge
 	dups  int // full fetches: records emitted more than once
+	// inGraph: the last nodes were copied into the graph (with counts per type), and the fetch's
+	// emits are in their own namespace (e); else the last nodes are aside (p) and the emits in n.
+	inGraph bool
+	counts  map[string]int
 }
 
 const (
@@ -178,34 +238,38 @@ func (m *Mesh) assembleDisk(ctx context.Context, kv *diskKV, plans []diskPlan) (
 		p := &plans[i]
 		before := dg.total
 		var err error
-		switch p.mode {
-		case planFull:
-			records := 0
-			err = kv.scan(sourcePrefix(nsNode, p.name), func(k, v []byte) error {
-				records++
-				if records%4096 == 0 && ctx.Err() != nil {
-					return ctx.Err()
+		if p.inGraph {
+			err = mergeInGraph(ctx, kv, w, p, dg, index)
+		} else {
+			switch p.mode {
+			case planFull:
+				records := 0
+				err = kv.scan(sourcePrefix(nsNode, p.name), func(k, v []byte) error {
+					records++
+					if records%4096 == 0 && ctx.Err() != nil {
+						return ctx.Err()
+					}
+					if v[0] == 'D' {
+						return w.del(k)
+					}
+					return index(v, false)
+				})
+				if p.col != nil {
+					p.dups = int(p.col.emitted()) - records
 				}
-				if v[0] == 'D' {
-					return w.del(k)
+			case planDelta:
+				err = mergeDelta(ctx, kv, w, p.name, index, fromPrev)
+			case planKeep:
+				// Whatever a failed fetch emitted goes; the previous nodes come back.
+				if err = w.delRange(sourcePrefix(nsNode, p.name)); err == nil {
+					err = w.flush()
 				}
-				return index(v, false)
-			})
-			if p.col != nil {
-				p.dups = int(p.col.emitted()) - records
+				if err == nil {
+					err = kv.scan(sourcePrefix(nsPrev, p.name), func(k, v []byte) error { return fromPrev(v) })
+				}
+			case planDrop:
+				err = w.delRange(sourcePrefix(nsNode, p.name))
 			}
-		case planDelta:
-			err = mergeDelta(ctx, kv, w, p.name, index, fromPrev)
-		case planKeep:
-			// Whatever a failed fetch emitted goes; the previous nodes come back.
-			if err = w.delRange(sourcePrefix(nsNode, p.name)); err == nil {
-				err = w.flush()
-			}
-			if err == nil {
-				err = kv.scan(sourcePrefix(nsPrev, p.name), func(k, v []byte) error { return fromPrev(v) })
-			}
-		case planDrop:
-			err = w.delRange(sourcePrefix(nsNode, p.name))
 		}
 		if err != nil {
 			w.done()
@@ -267,6 +331,90 @@ func writeIndexes(w *kvWriter, key *[]byte, n *Node) error {
 		}
 	}
 	return nil
+}
+
+// mergeInGraph makes the final node set of a source whose last nodes were copied into the graph
+// (with their indexes) and whose emits are in their own namespace: a delta is applied node by node
+// (each replaced node's index entries removed first), a stale source keeps what is there, and a full
+// fetch replaces the last nodes with what it emitted. It keeps dg's counts.
+func mergeInGraph(ctx context.Context, kv *diskKV, w *kvWriter, p *diskPlan, dg *diskGraph, index func([]byte, bool) error) error {
+	for t, c := range p.counts {
+		dg.counts[t] += c
+		dg.total += c
+	}
+	var key []byte
+	d := nodeDecoder{intern: map[string]string{}}
+	// drop removes a node of the graph with its index entries.
+	drop := func(id []byte) error {
+		var old *Node
+		var derr error
+		found, err := kv.get(kvKey(key, nsNode, string(id)), func(v []byte) { old, derr = decodeLine(&d, v) })
+		if err != nil || !found {
+			return err
+		}
+		if derr != nil {
+			return derr
+		}
+		dg.counts[old.Type]--
+		dg.total--
+		if err := deleteIndexes(w, &key, old); err != nil {
+			return err
+		}
+		return w.del(kvKey(key, nsNode, old.ID))
+	}
+	switch p.mode {
+	case planKeep:
+		return nil
+	case planFull, planDrop:
+		// The last nodes go (read in order, for their index entries), then the emitted ones come in.
+		err := kv.scan(sourcePrefix(nsNode, p.name), func(k, v []byte) error {
+			old, err := decodeLine(&d, v)
+			if err != nil {
+				return err
+			}
+			dg.counts[old.Type]--
+			dg.total--
+			if err := deleteIndexes(w, &key, old); err != nil {
+				return err
+			}
+			return w.del(k)
+		})
+		if err != nil || p.mode == planDrop {
+			return err
+		}
+		if err := w.flush(); err != nil {
+			return err
+		}
+		records := 0
+		err = kv.scan(sourcePrefix(nsEmitted, p.name), func(k, v []byte) error {
+			if records++; records%4096 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if v[0] == 'D' {
+				return nil
+			}
+			return index(v, true)
+		})
+		if p.col != nil {
+			p.dups = int(p.col.emitted()) - records
+		}
+		return err
+	}
+	// A delta over the last nodes.
+	i := 0
+	return kv.scan(sourcePrefix(nsEmitted, p.name), func(k, v []byte) error {
+		if i++; i%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := drop(k[2:]); err != nil {
+			return err
+		}
+		if v[0] == 'D' {
+			return nil
+		}
+		// Written now so that a later read of this ID (none in one delta) would see it.
+		return index(v, true)
+	})
 }
 
 // mergeDelta walks a source's previous nodes and its emitted records side by side, both in ID
@@ -539,13 +687,14 @@ func snapshotStream(kv *diskKV, sources []SourceSnapshot) func(context.Context, 
 // finishDisk completes a disk-backed build after its sources fetched and the last snapshot was
 // copied into kv: merge, link rules, indexes, dangling references, the change set, the snapshot
 // (streamed from kv) and the outputs (streamed from kv). On error the caller closes kv.
-func (m *Mesh) finishDisk(ctx context.Context, b *Build, kv *diskKV, prev *Snapshot, results []sourceResult, fp string, start time.Time) error {
+func (m *Mesh) finishDisk(ctx context.Context, b *Build, run *diskRun, prev *Snapshot, results []sourceResult, fp string, start time.Time) error {
+	kv := run.kv
 	next := &Snapshot{Version: SnapshotVersion, CreatedAt: time.Now().UTC(), Fingerprint: fp}
 	plans := make([]diskPlan, 0, len(results))
 	for i := range results {
 		r := &results[i]
 		ps := prev.source(r.name)
-		p := diskPlan{name: r.name, col: r.col}
+		p := diskPlan{name: r.name, col: r.col, inGraph: run.inGraph[r.name], counts: run.counts[r.name]}
 		switch {
 		case r.stale:
 			p.mode = planKeep
@@ -638,13 +787,18 @@ func (m *Mesh) diskAssemblyOf(ctx context.Context, s *Snapshot) (*diskAssembly, 
 	if err != nil {
 		return nil, err
 	}
-	if err := ingestPrev(ctx, kv, s); err != nil {
+	all := map[string]bool{}
+	for _, src := range s.Sources {
+		all[src.Name] = true
+	}
+	counts, err := ingestPrev(ctx, kv, s, all)
+	if err != nil {
 		kv.close()
 		return nil, err
 	}
 	plans := make([]diskPlan, len(s.Sources))
 	for i, src := range s.Sources {
-		plans[i] = diskPlan{name: src.Name, mode: planKeep}
+		plans[i] = diskPlan{name: src.Name, mode: planKeep, inGraph: true, counts: counts[src.Name]}
 	}
 	a, err := m.assembleDisk(ctx, kv, plans)
 	if err != nil {

@@ -38,12 +38,30 @@ func (t *toggled) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Emi
 	return t.Source.Fetch(ctx, req, out)
 }
 
+// fullWithCursor answers a fetch given a cursor in full while full is set (a source whose sync
+// token expired, say), with a cursor all the same.
+type fullWithCursor struct {
+	*memsource.Source
+	full bool
+}
+
+func (f *fullWithCursor) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Emitter) (mesh.FetchResult, error) {
+	if !f.full {
+		return f.Source.Fetch(ctx, req, out)
+	}
+	req.Cursor = nil
+	r, err := f.Source.Fetch(ctx, req, out)
+	r.Delta = false
+	return r, err
+}
+
 // diskScenario is a random content set with every feature the graph has: types, locales, refs
 // (some dangling, some to odd IDs), link rules matching values, arrays and missing values.
 type diskScenario struct {
 	rnd            *rand.Rand
 	cms, shop, aux *memsource.Source
 	auxT           *toggled
+	full           *fullWithCursor
 	posts          int
 }
 
@@ -51,6 +69,7 @@ func newDiskScenario(t *testing.T, seed uint64) *diskScenario {
 	s := &diskScenario{rnd: rand.New(rand.NewPCG(seed, 7))}
 	s.cms, s.shop, s.aux = mustMem(t), mustMem(t), mustMem(t)
 	s.auxT = &toggled{Source: s.aux}
+	s.full = &fullWithCursor{Source: s.shop, full: true}
 	for i := range 40 {
 		s.putProduct(t, i)
 	}
@@ -216,7 +235,7 @@ func TestDiskGraphMatchesMemory(t *testing.T) {
 			}
 			mk := func(name string, mode mesh.GraphMode, withAux bool) side {
 				store, _ := mesh.NewDirStore(filepath.Join(dir, name, "cache"))
-				srcs := map[string]mesh.Source{"cms": s.cms, "shop": s.shop}
+				srcs := map[string]mesh.Source{"cms": s.cms, "shop": s.shop, "full": s.full}
 				if withAux {
 					srcs["aux"] = s.auxT
 				}
@@ -266,7 +285,9 @@ func TestDiskGraphMatchesMemory(t *testing.T) {
 			step("stale source", false)
 			s.auxT.fail = false
 			step("recovered", false)
+			s.full.full = false
 			step("unchanged", true)
+			s.full.full = true
 			sides = []side{mk("memory", mesh.GraphMemory, false), mk("disk", mesh.GraphDisk, false)}
 			s.mutate(t)
 			step("source removed", false)

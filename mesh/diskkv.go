@@ -229,6 +229,7 @@ func (quietPebble) Fatalf(format string, args ...any) {
 // part so that byte order is the parts' string order: a 0 byte is written 0x00 0xff and each part
 // ends with 0x00 0x01.
 const (
+	nsEmitted  = 'e' // e <id>: 'U' + node line, or 'D': what a source emitted when its last nodes are in n
 	nsPrev     = 'p' // p <id>: the previous snapshot's node line
 	nsPrevHash = 'q' // q <id>: the previous build's final digest of the node
 	nsNode     = 'n' // n <id>: 'U' + the graph's node line (after link rules); during the fetch also 'D' for an emitted delete

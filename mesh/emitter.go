@@ -26,6 +26,7 @@ type collector struct {
 	// In a disk-backed build the emitted nodes go to the scratch database instead of nodes and
 	// deletes (under mu); upserts and deletions are counted, the distinct IDs are known at merge.
 	disk      *kvWriter
+	diskNS    byte        // the namespace of the records: nsNode, or nsEmitted
 	onDisk    atomic.Bool // disk is set (read without mu; a spill sets it under mu)
 	diskDone  bool
 	fetched   bool // finish was called (under mu)
@@ -79,12 +80,12 @@ func (c *collector) spillTo(kv *diskKV) error {
 	var line []byte
 	for id, n := range c.nodes {
 		line = appendNode(append(line[:0], 'U'), n, false)
-		if err := w.set(kvKey(nil, nsNode, id), line); err != nil {
+		if err := w.set(kvKey(nil, c.diskNS, id), line); err != nil {
 			return err
 		}
 	}
 	for id := range c.deletes {
-		if err := w.set(kvKey(nil, nsNode, id), []byte{'D'}); err != nil {
+		if err := w.set(kvKey(nil, c.diskNS, id), []byte{'D'}); err != nil {
 			return err
 		}
 	}
@@ -101,8 +102,9 @@ func (c *collector) spillTo(kv *diskKV) error {
 }
 
 // newDiskCollector returns a collector that writes what the source emits to kv.
-func newDiskCollector(source string, pool *sync.Pool, kv *diskKV) *collector {
+func newDiskCollector(source string, pool *sync.Pool, kv *diskKV, ns byte) *collector {
 	c := newCollector(source, pool)
+	c.diskNS = ns
 	c.nodes, c.deletes = nil, nil
 	c.disk = kv.writer()
 	c.onDisk.Store(true)
@@ -203,7 +205,7 @@ func (c *collector) Upsert(n Node) error {
 	c.mu.Lock()
 	if c.disk != nil { // spilled meanwhile
 		c.mu.Unlock()
-		if err := c.diskPut(kvKey(nil, nsNode, node.ID), appendNode([]byte{'U'}, node, false)); err != nil {
+		if err := c.diskPut(kvKey(nil, c.diskNS, node.ID), appendNode([]byte{'U'}, node, false)); err != nil {
 			return err
 		}
 		c.upserts.Add(1)
@@ -237,7 +239,7 @@ func (c *collector) upsertDisk(cz *canonicalizer, n *Node, fields []byte, refs [
 		}
 	}
 	cz.lineBuf = appendNode(append(cz.lineBuf[:0], 'U'), &node, false)
-	cz.keyBuf = kvKey(cz.keyBuf, nsNode, n.ID)
+	cz.keyBuf = kvKey(cz.keyBuf, c.diskNS, n.ID)
 	if err := c.diskPut(cz.keyBuf, cz.lineBuf); err != nil {
 		return err
 	}
@@ -254,7 +256,7 @@ func (c *collector) Delete(id string) error {
 	c.mu.Lock()
 	if c.disk != nil {
 		c.mu.Unlock()
-		if err := c.diskPut(kvKey(nil, nsNode, id), []byte{'D'}); err != nil {
+		if err := c.diskPut(kvKey(nil, c.diskNS, id), []byte{'D'}); err != nil {
 			return err
 		}
 		c.deletions.Add(1)

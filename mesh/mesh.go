@@ -226,16 +226,17 @@ func (m *Mesh) build(ctx context.Context) (*Build, error) {
 	// A disk-backed build copies the last snapshot into its database while the sources fetch. Under
 	// GraphAuto a build that reaches DiskThreshold nodes while fetching moves to disk then.
 	var run *diskRun
+	inGraph := m.deltaSources(prev)
 	if m.useDisk(prev) {
 		var err error
-		if run, err = startDiskRun(ctx, m.opts.GraphDir, prev); err != nil {
+		if run, err = startDiskRun(ctx, m.opts.GraphDir, prev, inGraph); err != nil {
 			return b, err
 		}
 	}
 	var sp *spiller
 	if run == nil && m.opts.Graph == GraphAuto {
 		sp = &spiller{threshold: int64(m.opts.DiskThreshold), start: func() (*diskKV, error) {
-			r, err := startDiskRun(ctx, m.opts.GraphDir, prev)
+			r, err := startDiskRun(ctx, m.opts.GraphDir, prev, inGraph)
 			if err != nil {
 				return nil, err
 			}
@@ -254,7 +255,7 @@ func (m *Mesh) build(ctx context.Context) (*Build, error) {
 		}
 	}
 
-	results := m.fetchAll(ctx, prev, run, sp)
+	results := m.fetchAll(ctx, prev, run, sp, inGraph)
 	var kv *diskKV
 	if run != nil {
 		kv = run.kv
@@ -295,7 +296,7 @@ func (m *Mesh) build(ctx context.Context) (*Build, error) {
 			run.close()
 			return m.rebuildWithoutSnapshot(ctx, err, true)
 		}
-		if err := m.finishDisk(ctx, b, kv, prev, results, fp, start); err != nil {
+		if err := m.finishDisk(ctx, b, run, prev, results, fp, start); err != nil {
 			run.close()
 			b.Graph = nil
 			return b, err
@@ -436,7 +437,7 @@ type sourceResult struct {
 
 // fetchAll runs every source's Fetch, at most Concurrency at once. Under OnErrorFail the first
 // failure cancels the others.
-func (m *Mesh) fetchAll(ctx context.Context, prev *Snapshot, run *diskRun, sp *spiller) []sourceResult {
+func (m *Mesh) fetchAll(ctx context.Context, prev *Snapshot, run *diskRun, sp *spiller, inGraph map[string]bool) []sourceResult {
 	results := make([]sourceResult, len(m.sources))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -451,10 +452,17 @@ func (m *Mesh) fetchAll(ctx context.Context, prev *Snapshot, run *diskRun, sp *s
 	pool := &sync.Pool{New: func() any { return new(canonicalizer) }}
 	cols := make([]*collector, len(m.sources))
 	for i, s := range m.sources {
+		// On disk, a source whose last nodes are copied into the graph emits into a namespace
+		// of its own.
+		ns := byte(nsNode)
+		if inGraph[s.name] {
+			ns = nsEmitted
+		}
 		if run != nil {
-			cols[i] = newDiskCollector(s.name, pool, run.kv)
+			cols[i] = newDiskCollector(s.name, pool, run.kv, ns)
 		} else {
 			cols[i] = newCollector(s.name, pool)
+			cols[i].diskNS = ns
 			cols[i].spill = sp
 		}
 	}
