@@ -207,6 +207,12 @@ type diskAssembly struct {
 // backref indexes), applies link rules and finds dangling references. Every step walks the
 // database in key order or batches its writes: no step holds all nodes.
 func (m *Mesh) assembleDisk(ctx context.Context, kv *diskKV, plans []diskPlan) (*diskAssembly, error) {
+	// The nodes arrived in any order (emits) or beside index entries (the last snapshot): one
+	// compaction of the node range makes the walks that follow (merge, outputs, schema, snapshot)
+	// read one sorted run instead of merging every flushed table.
+	if err := kv.compactRange(ctx, nsNode); err != nil {
+		return nil, fmt.Errorf("disk graph: %w", err)
+	}
 	dg := &diskGraph{kv: kv, counts: map[string]int{}}
 	w := kv.writer()
 	d := nodeDecoder{intern: map[string]string{}}
