@@ -197,8 +197,10 @@ func TestBuildSourcesFetchesWhatItCannotKeep(t *testing.T) {
 			if got.Report.SnapshotError == "" || got.Graph.Len() != 3 || got.Graph.OnDisk() != (mode == mesh.GraphDisk) {
 				t.Errorf("graph %d nodes (on disk %v), report %+v", got.Graph.Len(), got.Graph.OnDisk(), got.Report)
 			}
-			if f := b.fetches(); len(f) != 2 || f[1] != "" {
-				t.Errorf("b should have fetched everything once the snapshot proved unusable: %v", f)
+			// The last fetch is a full one. On disk the snapshot is read beside the fetch, so it can
+			// prove unusable before b's turn, and b then asks for its delta first: harmless.
+			if f := b.fetches(); len(f) < 2 || len(f) > 3 || f[len(f)-1] != "" {
+				t.Errorf("b should have fetched everything once the snapshot proved unusable: %q", f)
 			}
 		})
 	}
