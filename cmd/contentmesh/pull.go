@@ -8,12 +8,11 @@ import (
 	"iter"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/contentmesh/contentmesh/internal/cachestore"
 	"github.com/contentmesh/contentmesh/internal/config"
 	"github.com/contentmesh/contentmesh/mesh"
-	"github.com/contentmesh/contentmesh/mesh/s3store"
 	"github.com/contentmesh/contentmesh/mesh/schema"
 )
 
@@ -183,24 +182,7 @@ func mapChanges(dir string, g *mesh.Graph) (mesh.ChangeSet, error) {
 	return cs, nil
 }
 
-// openStore opens the snapshot store that the config's cache names: an s3:// URL (mesh/s3store;
-// credentials and endpoint from the AWS environment variables, see s3store.ParseURL) or a directory,
-// relative to the config's folder (default .mesh-cache). It returns a name for messages and a
-// function that releases the store's network connections.
+// openStore opens the snapshot store that the config's cache names (see cachestore.Open).
 func openStore(cache, dir string, lookup func(string) (string, bool), log *slog.Logger) (mesh.Store, string, func(), error) {
-	if strings.Contains(cache, "://") {
-		cfg, err := s3store.ParseURL(cache)
-		if err != nil {
-			return nil, "", nil, err
-		}
-		cfg.Env, cfg.Logger = lookup, log
-		s, err := s3store.New(cfg)
-		if err != nil {
-			return nil, "", nil, err
-		}
-		return s, s.String(), func() { s.Close() }, nil
-	}
-	path := resolveIn(dir, cache, ".mesh-cache")
-	s, err := mesh.NewDirStore(path)
-	return s, path, func() {}, err
+	return cachestore.Open(cache, dir, lookup, log)
 }

@@ -25,21 +25,22 @@
 //	PREBUILD_TOKEN=... go run ./examples/prebuild -config mesh.yaml -addr 127.0.0.1:8080
 //
 // The sources, link rules and cache come from mesh.yaml, as for the CLI; -cache overrides the
-// snapshot folder, -out also writes the output folder (graph.json, types/, ...), -max caps a build.
+// snapshot store (a folder, or s3://bucket/prefix with the AWS environment variables), -out also
+// writes the output folder (graph.json, types/, ...), -max caps a build.
 //
 // Deploying it as a function. The handler is a plain http.Handler (handler.go); main only serves it.
 // The snapshot store must outlive the function instance, or every call is a full build that reports
 // everything as added:
 //   - Containers (Cloud Run, Fly.io, Render, a VM): run this binary. It listens on $PORT when that is
-//     set, and stops cleanly on SIGTERM. Mount a persistent volume for -cache.
+//     set, and stops cleanly on SIGTERM. Use an s3:// cache, or mount a persistent volume for -cache.
 //   - AWS Lambda: run the binary unchanged behind the Lambda Web Adapter (it forwards the invocation
-//     as HTTP to $PORT); /tmp does not persist between cold starts, so use a mounted EFS folder for
-//     -cache. Without the adapter, lambda.go serves the webhooks from API Gateway proxy events
-//     directly: make main call newLambda("mesh.yaml", "/mnt/efs/cache", os.LookupEnv, logger) and
-//     pass the function it returns to lambda.Start (github.com/aws/aws-lambda-go/lambda). A
-//     DirStore must not see two builds at once: give the function a reserved concurrency of 1.
-//     (A store with conditional writes, mesh/s3store, would let instances build concurrently,
-//     each rebuilding over the other's snapshot; openMesh here opens a DirStore only.)
+//     as HTTP to $PORT); /tmp does not persist between cold starts, so use an s3:// cache (or a
+//     mounted EFS folder). Without the adapter, lambda.go serves the webhooks from API Gateway proxy
+//     events directly: make main call newLambda("mesh.yaml", "s3://bucket/prefix", os.LookupEnv,
+//     logger) and pass the function it returns to lambda.Start (github.com/aws/aws-lambda-go/lambda).
+//     With an s3:// cache instances may build at once: the snapshot is committed with a
+//     conditional write and the loser builds again over the winner's. A folder (DirStore) must not
+//     see two builds at once: give the function a reserved concurrency of 1.
 //   - Go function platforms that want a handler value (Google Cloud Functions, Vercel): copy
 //     handler.go into the function's package and register NewHandler(m, opts), built once per
 //     instance, as the HTTP function; keep the cache on a mounted volume. Outside this module
@@ -64,6 +65,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/contentmesh/contentmesh/internal/cachestore"
 	"github.com/contentmesh/contentmesh/internal/config"
 	"github.com/contentmesh/contentmesh/mesh"
 	"github.com/contentmesh/contentmesh/mesh/webhook"
@@ -85,7 +87,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, lookup func(strin
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "mesh.yaml", "the contentmesh config")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (ignored when $PORT is set: then :$PORT)")
-	cache := fs.String("cache", "", "snapshot folder (default: the config's cache)")
+	cache := fs.String("cache", "", "snapshot store: a folder or an s3:// URL (default: the config's cache)")
 	out := fs.String("out", "", "also write the output folder here (default: do not write it)")
 	maxDur := fs.Duration("max", DefaultMaxDuration, "the longest a build may take")
 	if err := fs.Parse(args); err != nil {
@@ -99,10 +101,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, lookup func(strin
 	if token == "" {
 		logger.Warn("PREBUILD_TOKEN is not set: anyone who can reach the address can start builds")
 	}
-	m, f, err := openMesh(*cfgPath, *cache, *out, logger, lookup)
+	m, f, closeStore, err := openMesh(*cfgPath, *cache, *out, logger, lookup)
 	if err != nil {
 		return err
 	}
+	defer closeStore()
 	sm := newSerialMesh(m) // the prebuild and the webhooks share the snapshot: one build at a time
 	h, err := NewHandler(sm, HandlerOptions{MaxDuration: *maxDur, Token: token, Logger: logger})
 	if err != nil {
@@ -153,30 +156,31 @@ func run(ctx context.Context, args []string, stderr io.Writer, lookup func(strin
 	return err
 }
 
-// openMesh makes the mesh from the config the way the CLI does, with the snapshot in a DirStore.
-func openMesh(path, cache, out string, logger *slog.Logger, lookup func(string) (string, bool)) (*mesh.Mesh, *config.File, error) {
-	f, err := config.Load(path, lookup)
+// openMesh makes the mesh from the config the way the CLI does, with the snapshot in the store the
+// config's cache (or cache, when set) names: a folder, or an s3:// URL for functions whose disk does
+// not outlive them. closeStore releases the store's connections.
+func openMesh(path, cache, out string, logger *slog.Logger, lookup func(string) (string, bool)) (m *mesh.Mesh, f *config.File, closeStore func(), err error) {
+	f, err = config.Load(path, lookup)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if cache == "" {
 		cache = f.Cache
-		if cache == "" {
-			cache = ".mesh-cache"
-		}
-		if !filepath.IsAbs(cache) {
-			cache = filepath.Join(f.Dir, cache)
-		}
 	}
-	store, err := mesh.NewDirStore(cache)
+	store, _, closeStore, err := cachestore.Open(cache, f.Dir, lookup, logger)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	defer func() {
+		if err != nil {
+			closeStore()
+		}
+	}()
 	graphDir := f.GraphDir
 	if graphDir != "" && !filepath.IsAbs(graphDir) {
 		graphDir = filepath.Join(f.Dir, graphDir)
 	}
-	m, err := mesh.New(mesh.Options{
+	m, err = mesh.New(mesh.Options{
 		Store:         store,
 		Out:           out,
 		Concurrency:   f.Concurrency,
@@ -189,17 +193,17 @@ func openMesh(path, cache, out string, logger *slog.Logger, lookup func(string) 
 		GraphDir:      graphDir,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	env := sources.Env{File: path, Dir: f.Dir}
 	for _, s := range f.Sources {
-		src, err := sources.Open(env, s)
-		if err != nil {
-			return nil, nil, err
+		src, serr := sources.Open(env, s)
+		if serr != nil {
+			return nil, nil, nil, serr
 		}
-		if err := m.Add(s.Name, src); err != nil {
-			return nil, nil, err
+		if err = m.Add(s.Name, src); err != nil {
+			return nil, nil, nil, err
 		}
 	}
-	return m, f, nil
+	return m, f, closeStore, nil
 }

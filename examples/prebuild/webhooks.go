@@ -72,10 +72,11 @@ func (s *serialMesh) BuildSources(ctx context.Context, names []string) (*mesh.Bu
 }
 
 // newLambda opens the mesh from the config, as the server does, and returns the Lambda function
-// that serves its webhooks: what a Lambda main registers with lambda.Start. The snapshot folder
-// must outlive the instance (a mounted EFS folder), or each call fetches everything.
+// that serves its webhooks: what a Lambda main registers with lambda.Start. The snapshot store
+// must outlive the instance (an s3:// cache, or a mounted EFS folder), or each call fetches
+// everything. The store's connections live as long as the instance: they serve every call.
 func newLambda(cfgPath, cache string, lookup func(string) (string, bool), logger *slog.Logger) (LambdaFunc, error) {
-	m, f, err := openMesh(cfgPath, cache, "", logger, lookup)
+	m, f, _, err := openMesh(cfgPath, cache, "", logger, lookup)
 	if err != nil {
 		return nil, err
 	}
