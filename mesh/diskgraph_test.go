@@ -437,3 +437,28 @@ func TestWriteMethodsMatchFolder(t *testing.T) {
 		b.Close()
 	}
 }
+
+// TestLazyGraphAfterBuildContextEnds: an unchanged build's graph is read on first use, usually after
+// the context given to Build has ended; it still loads, in memory and on disk.
+func TestLazyGraphAfterBuildContextEnds(t *testing.T) {
+	for _, mode := range []mesh.GraphMode{mesh.GraphMemory, mesh.GraphDisk} {
+		store, _ := mesh.NewDirStore(t.TempDir())
+		src := mustMem(t, rec("post", "1", "Post", `{"title":"a"}`), rec("post", "2", "Post", `{"title":"b"}`))
+		m := newMesh(t, mesh.Options{Store: store, Graph: mode, GraphDir: t.TempDir()}, map[string]mesh.Source{"s": src})
+		first, err := m.Build(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		first.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		b, err := m.Build(ctx)
+		cancel()
+		if err != nil || !b.Unchanged {
+			t.Fatalf("%s: unchanged %v, %v", mode, b != nil && b.Unchanged, err)
+		}
+		if n := len(ids(b.Graph)); n != 2 || b.Graph.Err() != nil || b.Graph.OnDisk() != (mode == mesh.GraphDisk) {
+			t.Errorf("%s: %d nodes after the build's context ended, err %v", mode, n, b.Graph.Err())
+		}
+		b.Close()
+	}
+}

@@ -679,11 +679,13 @@ func (m *Mesh) finishUnchanged(ctx context.Context, b *Build, prev *Snapshot, re
 			b.Report.Sources[i].Nodes = ps.Count
 		}
 	}
-	// The graph and the snapshot share the loaded nodes: loading either loads both.
+	// The graph and the snapshot share the loaded nodes: loading either loads both. The graph is
+	// read on first use, usually after Build returned and its context ended: the loads outlive it.
+	lctx := context.WithoutCancel(ctx)
 	var once sync.Once
 	var loadErr error
 	loadPrev := func() error {
-		once.Do(func() { loadErr = prev.ensureNodes(ctx) })
+		once.Do(func() { loadErr = prev.ensureNodes(lctx) })
 		return loadErr
 	}
 	next.Load = func(context.Context) error {
@@ -696,7 +698,7 @@ func (m *Mesh) finishUnchanged(ctx context.Context, b *Build, prev *Snapshot, re
 		return nil
 	}
 	if disk {
-		b.Graph = &Graph{loadDisk: func() (*diskGraph, error) { return m.diskGraphOf(ctx, prev) }}
+		b.Graph = &Graph{loadDisk: func() (*diskGraph, error) { return m.diskGraphOf(lctx, prev) }}
 	} else {
 		b.Graph = lazyGraph(func() ([]*Node, error) {
 			if err := loadPrev(); err != nil {
