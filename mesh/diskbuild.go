@@ -36,14 +36,7 @@ func (m *Mesh) useDisk(prev *Snapshot) bool {
 	case GraphMemory:
 		return false
 	}
-	if prev == nil {
-		return false
-	}
-	total := 0
-	for _, s := range prev.Sources {
-		total += s.Count
-	}
-	return total >= m.opts.DiskThreshold
+	return prev != nil && prev.nodeCount() >= m.opts.DiskThreshold
 }
 
 // diskRun is a disk-backed build's database and the copy of the last snapshot into it, which runs
@@ -734,15 +727,17 @@ func (m *Mesh) finishDisk(ctx context.Context, b *Build, run *diskRun, prev *Sna
 		r.col = nil
 	}
 	slices.SortFunc(next.Sources, func(a, c SourceSnapshot) int { return strings.Compare(a.Name, c.Name) })
+	bySource := make(map[string]*SourceSnapshot, len(next.Sources)) // by the source's part of an ID
+	for i := range next.Sources {
+		bySource[escapeIDPart(next.Sources[i].Name)] = &next.Sources[i]
+	}
 	for id, d := range a.linked {
 		src, _, _ := strings.Cut(id, "/")
-		for i := range next.Sources {
-			if escapeIDPart(next.Sources[i].Name) == src {
-				if next.Sources[i].Linked == nil {
-					next.Sources[i].Linked = map[string]string{}
-				}
-				next.Sources[i].Linked[id] = d
+		if ss := bySource[src]; ss != nil {
+			if ss.Linked == nil {
+				ss.Linked = map[string]string{}
 			}
+			ss.Linked[id] = d
 		}
 	}
 	dangling := a.dangling

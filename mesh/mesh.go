@@ -245,9 +245,7 @@ func (m *Mesh) build(ctx context.Context) (*Build, error) {
 			return r.kv, nil
 		}}
 		// The last snapshot's nodes count: a delta is merged with them in memory.
-		for _, s := range prev.sources() {
-			sp.total.Add(int64(s.Count))
-		}
+		sp.total.Add(int64(prev.nodeCount()))
 	}
 	closeKV := func() {
 		if run != nil {

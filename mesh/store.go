@@ -164,12 +164,16 @@ type SourceSnapshot struct {
 	Linked map[string]string
 }
 
-// sources returns the snapshot's sources (none for a nil snapshot).
-func (s *Snapshot) sources() []SourceSnapshot {
+// nodeCount is the number of nodes the snapshot holds (0 for a nil snapshot).
+func (s *Snapshot) nodeCount() int {
 	if s == nil {
-		return nil
+		return 0
 	}
-	return s.Sources
+	total := 0
+	for _, src := range s.Sources {
+		total += src.Count
+	}
+	return total
 }
 
 // source returns the named source's snapshot, or nil.

@@ -200,27 +200,32 @@ func (s *Store) writeChunks(ctx context.Context, snap *mesh.Snapshot, m *manifes
 	g.SetLimit(s.concurrency)
 	for _, j := range jobs {
 		g.Go(func() error {
-			src := &snap.Sources[j.src]
-			data, err := encodeChunk(src.Name, src.Kind, j.nodes, src.Linked)
-			if err != nil {
-				return fmt.Errorf("source %q: %w", src.Name, err)
-			}
-			sum := sha256.Sum256(data)
-			ref := chunkRef{SHA256: hex.EncodeToString(sum[:]), Nodes: len(j.nodes), Size: int64(len(data))}
+			ref, err := s.saveChunk(gctx, &snap.Sources[j.src], j.nodes, b)
 			m.Sources[j.src].Chunks[j.idx] = ref
-			if b.chunks[ref.SHA256] {
-				return nil // listed by the manifest this save replaces: it exists
-			}
-			// Not listed: upload it even if an identical object exists, which refreshes its
-			// LastModified so that garbage collection leaves it alone for the grace period.
-			key := s.chunkKey(ref.SHA256)
-			if _, err := s.put(gctx, key, data, minio.PutObjectOptions{ContentType: "application/x-ndjson", DisableContentSha256: true}); err != nil {
-				return s.opError("PUT", key, err)
-			}
-			return nil
+			return err
 		})
 	}
 	return g.Wait()
+}
+
+// saveChunk encodes one chunk of a source's nodes and uploads it unless the base manifest lists it.
+func (s *Store) saveChunk(ctx context.Context, src *mesh.SourceSnapshot, nodes []*mesh.Node, b base) (chunkRef, error) {
+	data, err := encodeChunk(src.Name, src.Kind, nodes, src.Linked)
+	if err != nil {
+		return chunkRef{}, fmt.Errorf("source %q: %w", src.Name, err)
+	}
+	sum := sha256.Sum256(data)
+	ref := chunkRef{SHA256: hex.EncodeToString(sum[:]), Nodes: len(nodes), Size: int64(len(data))}
+	if b.chunks[ref.SHA256] {
+		return ref, nil // listed by the manifest this save replaces: it exists
+	}
+	// Not listed: upload it even if an identical object exists, which refreshes its LastModified so
+	// that garbage collection leaves it alone for the grace period.
+	key := s.chunkKey(ref.SHA256)
+	if _, err := s.put(ctx, key, data, minio.PutObjectOptions{ContentType: "application/x-ndjson", DisableContentSha256: true}); err != nil {
+		return ref, s.opError("PUT", key, err)
+	}
+	return ref, nil
 }
 
 // loadNodes fetches every chunk the manifest lists (Concurrency at a time), checks each against its
@@ -347,23 +352,11 @@ func (s *Store) writeChunksStreamed(ctx context.Context, snap *mesh.Snapshot, m 
 		mu.Unlock()
 		src := &snap.Sources[si]
 		g.Go(func() error {
-			data, err := encodeChunk(src.Name, src.Kind, nodes, src.Linked)
-			if err != nil {
-				return fmt.Errorf("source %q: %w", src.Name, err)
-			}
-			sum := sha256.Sum256(data)
-			ref := chunkRef{SHA256: hex.EncodeToString(sum[:]), Nodes: len(nodes), Size: int64(len(data))}
+			ref, err := s.saveChunk(gctx, src, nodes, b)
 			mu.Lock()
 			refs[si][idx] = ref
 			mu.Unlock()
-			if b.chunks[ref.SHA256] {
-				return nil
-			}
-			key := s.chunkKey(ref.SHA256)
-			if _, err := s.put(gctx, key, data, minio.PutObjectOptions{ContentType: "application/x-ndjson", DisableContentSha256: true}); err != nil {
-				return s.opError("PUT", key, err)
-			}
-			return nil
+			return err
 		})
 	}
 	si := -1
