@@ -284,7 +284,7 @@ func (fs *outFiles) create(path string) (*outFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &outFile{f: f, w: bufio.NewWriterSize(f, 256<<10)}
+	o := &outFile{f: f, w: bufio.NewWriterSize(&writebackWriter{f: f}, 256<<10)}
 	fs.list = append(fs.list, o)
 	return o, nil
 }

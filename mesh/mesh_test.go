@@ -3,6 +3,7 @@ package mesh_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -380,6 +381,23 @@ func TestCorruptSnapshotFallsBackToFullFetch(t *testing.T) {
 			os.WriteFile(p, data, 0o644)
 		}, false},
 		{"node file missing", func(dir string) { os.Remove(nodeFile(dir)) }, true},
+		{"node file valid but not the manifest's", func(dir string) {
+			// Another node set of the same size with a matching trailer: only the manifest's
+			// checksum tells it apart.
+			p := nodeFile(dir)
+			data, _ := os.ReadFile(p)
+			tr := bytes.LastIndexByte(data[:len(data)-1], '\n') + 1
+			body := bytes.Replace(data[:tr], []byte(`"a":1`), []byte(`"a":3`), 1)
+			if bytes.Equal(body, data[:tr]) {
+				t.Fatal("node not found in the node file")
+			}
+			sum := sha256.Sum256(body)
+			os.WriteFile(p, fmt.Appendf(body, `{"end":true,"sha256":"%x"}`+"\n", sum), 0o644)
+		}, false},
+		{"manifest of an earlier format", func(dir string) {
+			data, _ := os.ReadFile(filepath.Join(dir, "manifest.json"))
+			os.WriteFile(filepath.Join(dir, "manifest.json"), bytes.Replace(data, []byte(`"bodySha256"`), []byte(`"sha256"`), 1), 0o644)
+		}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -399,6 +417,8 @@ func TestCorruptSnapshotFallsBackToFullFetch(t *testing.T) {
 				}
 			} else if err != nil || !errors.Is(snap.Load(context.Background()), mesh.ErrCorruptSnapshot) {
 				t.Fatalf("load err %v, nodes not reported corrupt", err)
+			} else if err := snap.Stream(context.Background(), func(string, *mesh.Node) error { return nil }); !errors.Is(err, mesh.ErrCorruptSnapshot) {
+				t.Fatalf("the streamed nodes (a disk build's read) not reported corrupt: %v", err)
 			}
 			b, err := m.Build(context.Background())
 			if err != nil {

@@ -201,7 +201,8 @@ func (s *Snapshot) ensureNodes(ctx context.Context) error {
 
 // DirStore is a Store in a local directory. manifest.json is the commit point: it holds the cursors,
 // counts and output stamps, and names the node file nodes-<sha256>.snap (EncodeSnapshot format,
-// content-addressed: an unchanged node set is never rewritten). Save writes the node file first,
+// content-addressed by the checksum in its trailer: an unchanged node set is never rewritten, and one
+// SHA-256 pass both names a file and checks it). Save writes the node file first,
 // then replaces manifest.json atomically (temporary file, fsync, rename), then removes node files no
 // manifest names. Load reads only the manifest; nodes are read when the engine needs them. One
 // DirStore must not be shared by builds running at the same time.
@@ -233,10 +234,13 @@ type manifest struct {
 	Sources     []manifestSource `json:"sources"`
 }
 
+// manifestNodes names the node file. BodySHA256 is the checksum its trailer holds (the SHA-256 of
+// every line before the trailer): it identifies the file (the trailer is a function of it), so the
+// file is named by it and checked with one hash, not a second one over the whole file.
 type manifestNodes struct {
-	File   string `json:"file"`
-	SHA256 string `json:"sha256"`
-	Size   int64  `json:"size"`
+	File       string `json:"file"`
+	BodySHA256 string `json:"bodySha256"`
+	Size       int64  `json:"size"`
 }
 
 type manifestSource struct {
@@ -266,6 +270,10 @@ func (d *DirStore) Load(ctx context.Context) (*Snapshot, error) {
 	if m.Version != SnapshotVersion {
 		return nil, fmt.Errorf("snapshot %s: %w: format version %d, this build reads %d", d.manifestPath(), ErrCorruptSnapshot, m.Version, SnapshotVersion)
 	}
+	if m.Nodes.BodySHA256 == "" {
+		// Manifests before bodySha256 named the node file by the hash of the whole file.
+		return nil, fmt.Errorf("snapshot %s: %w: written by an earlier contentmesh (no bodySha256)", d.manifestPath(), ErrCorruptSnapshot)
+	}
 	if !validNodesFile(m.Nodes.File) {
 		return nil, fmt.Errorf("snapshot %s: %w: bad node file name %q", d.manifestPath(), ErrCorruptSnapshot, m.Nodes.File)
 	}
@@ -283,13 +291,12 @@ func (d *DirStore) Load(ctx context.Context) (*Snapshot, error) {
 		if err != nil {
 			return fmt.Errorf("snapshot %s: %w", nodesPath, err)
 		}
-		sum := sha256.Sum256(data)
-		if hex.EncodeToString(sum[:]) != m.Nodes.SHA256 {
-			return fmt.Errorf("snapshot %s: %w: checksum mismatch", nodesPath, ErrCorruptSnapshot)
-		}
-		stored, err := DecodeSnapshot(data)
+		stored, err := DecodeSnapshot(data) // checks the trailer against the lines before it
 		if err != nil {
 			return fmt.Errorf("snapshot %s: %w", nodesPath, err)
+		}
+		if trailerSHA(data) != m.Nodes.BodySHA256 {
+			return fmt.Errorf("snapshot %s: %w: checksum mismatch", nodesPath, ErrCorruptSnapshot)
 		}
 		for i := range s.Sources {
 			src := stored.source(s.Sources[i].Name)
@@ -301,21 +308,27 @@ func (d *DirStore) Load(ctx context.Context) (*Snapshot, error) {
 		return nil
 	}
 	s.Stream = func(ctx context.Context, each func(string, *Node) error) error {
-		return streamNodesFile(ctx, nodesPath, m.Nodes.SHA256, s, each)
+		return streamNodesFile(ctx, nodesPath, m.Nodes.BodySHA256, s, each)
 	}
 	return s, nil
 }
 
+// trailerSHA returns the checksum in the trailer (the last line) of a node file that DecodeSnapshot
+// accepted.
+func trailerSHA(data []byte) string {
+	tr := bytes.LastIndexByte(data[:len(data)-1], '\n') + 1
+	return gjson.GetBytes(data[tr:], "sha256").Str
+}
+
 // streamNodesFile reads a node file line by line, checking it against the manifest as it goes: the
-// sources and counts of s, and at the end the trailer and the file's SHA-256.
+// sources and counts of s, and at the end the trailer, against the lines before it and wantSHA.
 func streamNodesFile(ctx context.Context, path, wantSHA string, s *Snapshot, each func(string, *Node) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("snapshot %s: %w", path, err)
 	}
 	defer f.Close()
-	fileHash := sha256.New()
-	r := bufio.NewReaderSize(io.TeeReader(f, fileHash), 1<<20)
+	r := bufio.NewReaderSize(f, 1<<20)
 	bodyHash := sha256.New() // what the trailer covers: every line before it
 	corrupt := func(format string, args ...any) error {
 		return fmt.Errorf("snapshot %s: %w: %s", path, ErrCorruptSnapshot, fmt.Sprintf(format, args...))
@@ -379,14 +392,11 @@ func streamNodesFile(ctx context.Context, path, wantSHA string, s *Snapshot, eac
 		return corrupt("truncated (no trailer)")
 	}
 	trailer := gjson.ParseBytes(tl)
-	if !trailer.Get("end").Bool() || trailer.Get("sha256").Str != hex.EncodeToString(bodyHash.Sum(nil)) {
+	if sum := trailer.Get("sha256").Str; !trailer.Get("end").Bool() || sum != hex.EncodeToString(bodyHash.Sum(nil)) || sum != wantSHA {
 		return corrupt("checksum mismatch")
 	}
 	if _, err := readLine(); err != io.EOF {
 		return corrupt("data after the trailer")
-	}
-	if hex.EncodeToString(fileHash.Sum(nil)) != wantSHA {
-		return corrupt("checksum mismatch")
 	}
 	return nil
 }
@@ -415,11 +425,8 @@ func (d *DirStore) Stage(ctx context.Context, s *Snapshot) (func(context.Context
 	// The node file: reused when the snapshot still has it unloaded (nothing changed), else written.
 	if s.Load != nil && validNodesFile(s.NodesKey) {
 		st, err := os.Stat(filepath.Join(d.Dir, s.NodesKey))
-		if err == nil {
-			sum, err := fileSHA(filepath.Join(d.Dir, s.NodesKey), st.Size())
-			if err == nil {
-				nodes = manifestNodes{File: s.NodesKey, SHA256: sum, Size: st.Size()}
-			}
+		if sum, ok := nodesFileSHA(s.NodesKey); ok && err == nil {
+			nodes = manifestNodes{File: s.NodesKey, BodySHA256: sum, Size: st.Size()}
 		}
 	}
 	if nodes.File == "" {
@@ -462,20 +469,13 @@ func (d *DirStore) Stage(ctx context.Context, s *Snapshot) (func(context.Context
 	}, nil
 }
 
-// fileSHA returns the SHA-256 of a node file: the one recorded in the current manifest when it names
-// this file with this size (no rehash), else computed.
-func fileSHA(path string, size int64) (string, error) {
-	name := filepath.Base(path)
+// nodesFileSHA returns the checksum a node file's name carries (nodes-<bodySha256>.snap).
+func nodesFileSHA(name string) (string, bool) {
 	sum := strings.TrimSuffix(strings.TrimPrefix(name, "nodes-"), ".snap")
-	if len(sum) == 64 {
-		return sum, nil // content-addressed: the name is the checksum
+	if _, err := hex.DecodeString(sum); err != nil || len(sum) != 64 {
+		return "", false
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	h := sha256.Sum256(data)
-	return hex.EncodeToString(h[:]), nil
+	return sum, true
 }
 
 // writeNodes writes the node file (cursors and times left out, so equal node sets give equal
@@ -494,12 +494,7 @@ func (d *DirStore) writeNodes(ctx context.Context, s *Snapshot) (manifestNodes, 
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
-	h := sha256.New()
-	bw := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
-	err = encodeSnapshot(ctx, bw, bare)
-	if err == nil {
-		err = bw.Flush()
-	}
+	sum, err := encodeSnapshot(ctx, &writebackWriter{f: f}, bare) // buffered inside
 	if err == nil {
 		err = f.Sync()
 	}
@@ -509,7 +504,6 @@ func (d *DirStore) writeNodes(ctx context.Context, s *Snapshot) (manifestNodes, 
 	if err != nil {
 		return manifestNodes{}, err
 	}
-	sum := hex.EncodeToString(h.Sum(nil))
 	name := "nodes-" + sum + ".snap"
 	st, err := os.Stat(tmp)
 	if err != nil {
@@ -518,7 +512,7 @@ func (d *DirStore) writeNodes(ctx context.Context, s *Snapshot) (manifestNodes, 
 	if err := os.Rename(tmp, filepath.Join(d.Dir, name)); err != nil {
 		return manifestNodes{}, err
 	}
-	return manifestNodes{File: name, SHA256: sum, Size: st.Size()}, nil
+	return manifestNodes{File: name, BodySHA256: sum, Size: st.Size()}, nil
 }
 
 // removeUnreferenced deletes node files other than keep, and leftovers of interrupted saves.
@@ -540,10 +534,12 @@ func (d *DirStore) removeUnreferenced(keep string) {
 // trailer line with the SHA-256 of everything before it. It streams: nothing is buffered whole (a
 // snapshot whose nodes are not in memory is read through its Stream).
 func EncodeSnapshot(w io.Writer, s *Snapshot) error {
-	return encodeSnapshot(context.Background(), w, s)
+	_, err := encodeSnapshot(context.Background(), w, s)
+	return err
 }
 
-func encodeSnapshot(ctx context.Context, w io.Writer, s *Snapshot) error {
+// encodeSnapshot is EncodeSnapshot; it returns the checksum it wrote in the trailer.
+func encodeSnapshot(ctx context.Context, w io.Writer, s *Snapshot) (string, error) {
 	h := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 256<<10)
 	created := s.CreatedAt
@@ -614,23 +610,23 @@ func encodeSnapshot(ctx context.Context, w io.Writer, s *Snapshot) error {
 			return err
 		})
 		if err != nil {
-			return err
+			return "", err
 		}
 		if left > 0 {
-			return fmt.Errorf("snapshot stream: source %q has fewer nodes than its count", s.Sources[next-1].Name)
+			return "", fmt.Errorf("snapshot stream: source %q has fewer nodes than its count", s.Sources[next-1].Name)
 		}
 		for ; next < len(s.Sources); next++ {
 			if s.Sources[next].Count > 0 {
-				return fmt.Errorf("snapshot stream: source %q has fewer nodes than its count", s.Sources[next].Name)
+				return "", fmt.Errorf("snapshot stream: source %q has fewer nodes than its count", s.Sources[next].Name)
 			}
 			if err := header(&s.Sources[next]); err != nil {
-				return err
+				return "", err
 			}
 		}
 	} else {
 		for i := range s.Sources {
 			if err := header(&s.Sources[i]); err != nil {
-				return err
+				return "", err
 			}
 			for _, n := range s.Sources[i].Nodes {
 				line = appendNode(line[:0], n, false)
@@ -640,10 +636,11 @@ func encodeSnapshot(ctx context.Context, w io.Writer, s *Snapshot) error {
 		}
 	}
 	if err := bw.Flush(); err != nil {
-		return err
+		return "", err
 	}
-	_, err := fmt.Fprintf(w, `{"end":true,"sha256":%q}`+"\n", hex.EncodeToString(h.Sum(nil)))
-	return err
+	sum := hex.EncodeToString(h.Sum(nil))
+	_, err := fmt.Fprintf(w, `{"end":true,"sha256":%q}`+"\n", sum)
+	return sum, err
 }
 
 // DecodeSnapshot reads what EncodeSnapshot wrote. Anything else (another format, another version, a

@@ -26,6 +26,7 @@ func main() {
 	run := flag.String("run", "", "comma-separated scenario name prefixes (default: all)")
 	asJSON := flag.Bool("json", false, "print JSON instead of a table")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	count := flag.Int("count", 1, "run each scenario this many times (one row each)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -38,14 +39,14 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := runAll(context.Background(), os.Stdout, *run, *asJSON); err != nil {
+	if err := runAll(context.Background(), os.Stdout, *run, *asJSON, *count); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "meshbench:", err)
 		os.Exit(1)
 	}
 }
 
-func runAll(ctx context.Context, w io.Writer, filter string, asJSON bool) error {
+func runAll(ctx context.Context, w io.Writer, filter string, asJSON bool, count int) error {
 	var results []bench.Result
 	scenarios := bench.Scenarios()
 	if filter != "" {
@@ -55,18 +56,15 @@ func runAll(ctx context.Context, w io.Writer, filter string, asJSON bool) error 
 		if !selected(s.Name, filter) {
 			continue
 		}
-		dir, err := os.MkdirTemp("", "meshbench-")
-		if err != nil {
-			return err
-		}
-		r, err := bench.Run(ctx, s, dir)
-		os.RemoveAll(dir)
-		if err != nil {
-			return fmt.Errorf("%s: %w", s.Name, err)
-		}
-		results = append(results, r)
-		if !asJSON {
-			fmt.Fprintf(os.Stderr, "done %s in %s\n", s.Name, r.Wall.Round(time.Millisecond))
+		for range max(count, 1) {
+			r, err := runOne(ctx, s)
+			if err != nil {
+				return err
+			}
+			results = append(results, r)
+			if !asJSON {
+				fmt.Fprintf(os.Stderr, "done %s in %s\n", s.Name, r.Wall.Round(time.Millisecond))
+			}
 		}
 	}
 	if asJSON {
@@ -76,6 +74,20 @@ func runAll(ctx context.Context, w io.Writer, filter string, asJSON bool) error 
 	}
 	printTable(w, results)
 	return nil
+}
+
+// runOne runs scenario s in a temporary folder of its own.
+func runOne(ctx context.Context, s bench.Scenario) (bench.Result, error) {
+	dir, err := os.MkdirTemp("", "meshbench-")
+	if err != nil {
+		return bench.Result{}, err
+	}
+	defer os.RemoveAll(dir)
+	r, err := bench.Run(ctx, s, dir)
+	if err != nil {
+		return r, fmt.Errorf("%s: %w", s.Name, err)
+	}
+	return r, nil
 }
 
 func selected(name, filter string) bool {

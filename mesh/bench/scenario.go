@@ -109,6 +109,10 @@ type Result struct {
 	Changes     [3]int        `json:"changes"` // added, updated, deleted
 	// Phases is where the measured build's time went.
 	Phases mesh.Phases `json:"phases"`
+	// WriteMs is the time spent writing the output folder (with the snapshot's node file staged
+	// beside it); SaveMs the commit of the snapshot after it.
+	WriteMs int64 `json:"writeMs"`
+	SaveMs  int64 `json:"saveMs"`
 }
 
 // Run runs one scenario with outputs and snapshots under dir.
@@ -203,6 +207,7 @@ func fill(res *Result, b *mesh.Build, dir string) {
 	}
 	res.Changes = [3]int{len(b.Changes.Added), len(b.Changes.Updated), len(b.Changes.Deleted)}
 	res.Phases = b.Report.Phases
+	res.WriteMs, res.SaveMs = b.Report.Phases.WriteMs, b.Report.Phases.SaveMs
 	if st, err := os.Stat(filepath.Join(dir, "out", "nodes.ndjson")); err == nil {
 		res.JSONBytes = st.Size()
 	}
