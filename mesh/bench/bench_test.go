@@ -148,3 +148,33 @@ func TestScenariosSmall(t *testing.T) {
 		})
 	}
 }
+
+func TestFloor(t *testing.T) {
+	for _, style := range []Style{Offset, Cursor, Link} {
+		t.Run(string(style), func(t *testing.T) {
+			ps := []*Provider{
+				{Items: 95, PageSize: 10, ItemBytes: 200, Style: style},
+				{Items: 7, PageSize: 10, ItemBytes: 200, Style: style},
+			}
+			var urls []string
+			for _, p := range ps {
+				srv := httptest.NewServer(p)
+				t.Cleanup(srv.Close)
+				urls = append(urls, srv.URL)
+			}
+			took, err := Floor(context.Background(), ps, urls, 4)
+			if err != nil || took <= 0 {
+				t.Fatalf("Floor = %v, %v", took, err)
+			}
+			for i, p := range ps {
+				if p.Requests() != int64(p.Pages()) {
+					t.Errorf("provider %d: %d requests for %d pages", i, p.Requests(), p.Pages())
+				}
+			}
+		})
+	}
+	limited := []*Provider{{Items: 10, PageSize: 10, Style: Offset, RateLimit: 5}}
+	if _, err := Floor(context.Background(), limited, []string{"http://127.0.0.1:1"}, 1); err == nil {
+		t.Error("Floor accepted a rate-limited provider")
+	}
+}

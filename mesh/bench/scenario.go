@@ -93,6 +93,13 @@ type Result struct {
 	RatioBound float64       `json:"ratioToBound,omitempty"`
 	RatioSeq   float64       `json:"ratioToSequential,omitempty"`
 	RatioFull  float64       `json:"ratioToFullBuild,omitempty"`
+	// Floor is the time a bare net/http client takes to read the same pages (see Floor); set for
+	// first builds without a rate limit. FetchRatioBound and FetchRatioFloor compare the build's
+	// fetch phase (Phases.FetchMs) with the bound and the floor.
+	Floor           time.Duration `json:"floorNs,omitempty"`
+	RatioFloor      float64       `json:"ratioToFloor,omitempty"`
+	FetchRatioBound float64       `json:"fetchRatioToBound,omitempty"`
+	FetchRatioFloor float64       `json:"fetchRatioToFloor,omitempty"`
 	Requests   int64         `json:"requests"`
 	// MaxRequestsPerSource is the most requests one source made (rebuilds: should be 1 with sync).
 	MaxRequestsPerSource int64 `json:"maxRequestsPerSource"`
@@ -124,6 +131,8 @@ func Run(ctx context.Context, s Scenario, dir string) (Result, error) {
 	conc := max(s.Concurrency, 1)
 	providers := make([]*Provider, len(s.Providers))
 	var sources []*Source
+	var urls []string
+	limited := false
 	for i, sp := range s.Providers {
 		p := &Provider{Items: sp.Items, PageSize: sp.PageSize, ItemBytes: sp.ItemBytes, Latency: sp.Latency,
 			Style: sp.Style, RateLimit: sp.RateLimit, Sync: sp.Sync, InFlightGrace: sp.InFlightGrace}
@@ -131,6 +140,8 @@ func Run(ctx context.Context, s Scenario, dir string) (Result, error) {
 		providers[i] = p
 		srv := httptest.NewServer(p)
 		defer srv.Close()
+		urls = append(urls, srv.URL)
+		limited = limited || sp.RateLimit > 0
 		src, err := NewSource(fmt.Sprintf("p%d", i), srv.URL, sp.Style, sp.PageSize, fetch.Options{Concurrency: conc, MaxRetryAfter: 10 * time.Second})
 		if err != nil {
 			return res, err
@@ -169,11 +180,10 @@ func Run(ctx context.Context, s Scenario, dir string) (Result, error) {
 			}
 		}
 	}
-	if s.Rebuild != "" {
-		// The rebuild comes later in real life: let the first build's writes reach the disk, so the
-		// rebuild's small fsyncs do not wait behind the journal of the first one.
-		syscall.Sync()
-	}
+	// Let earlier writes reach the disk (a rebuild comes later in real life; a run before this one
+	// may have left hundreds of MB in writeback), so the measured build's fsyncs do not wait behind
+	// them.
+	syscall.Sync()
 	runtime.GC()
 	m := startMeter()
 	b, wall, err := build()
@@ -190,12 +200,25 @@ func Run(ctx context.Context, s Scenario, dir string) (Result, error) {
 		res.MaxRequestsPerSource = max(res.MaxRequestsPerSource, p.Requests())
 		_ = i
 	}
+	if s.Rebuild == "" && !limited {
+		// After the build, so that the build runs as it would alone.
+		runtime.GC()
+		if res.Floor, err = Floor(ctx, providers, urls, conc); err != nil {
+			return res, fmt.Errorf("floor: %w", err)
+		}
+	}
 	if s.Rebuild != "" {
 		res.Bound, res.Sequential = 0, 0
 		res.RatioFull = float64(res.Wall) / float64(res.FullWall)
 	} else {
 		res.RatioBound = float64(res.Wall) / float64(res.Bound)
 		res.RatioSeq = float64(res.Wall) / float64(res.Sequential)
+		fetchPhase := time.Duration(res.Phases.FetchMs) * time.Millisecond
+		res.FetchRatioBound = float64(fetchPhase) / float64(res.Bound)
+		if res.Floor > 0 {
+			res.RatioFloor = float64(res.Wall) / float64(res.Floor)
+			res.FetchRatioFloor = float64(fetchPhase) / float64(res.Floor)
+		}
 	}
 	return res, nil
 }
