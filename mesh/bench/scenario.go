@@ -100,7 +100,7 @@ type Result struct {
 	RatioFloor      float64       `json:"ratioToFloor,omitempty"`
 	FetchRatioBound float64       `json:"fetchRatioToBound,omitempty"`
 	FetchRatioFloor float64       `json:"fetchRatioToFloor,omitempty"`
-	Requests   int64         `json:"requests"`
+	Requests        int64         `json:"requests"`
 	// MaxRequestsPerSource is the most requests one source made (rebuilds: should be 1 with sync).
 	MaxRequestsPerSource int64 `json:"maxRequestsPerSource"`
 	Retries              int   `json:"retries"`
