@@ -7,6 +7,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/contentmesh/contentmesh/mesh"
+	"github.com/contentmesh/contentmesh/mesh/fetch"
 )
 
 // pageSource emits the items of pre-rendered pages as Source does with fetched ones: the
@@ -16,7 +17,7 @@ type pageSource struct{ pages [][]byte }
 func (p pageSource) Kind() string { return "pages" }
 func (p pageSource) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Emitter) (mesh.FetchResult, error) {
 	for _, body := range p.pages {
-		if !gjson.ValidBytes(body) { // what fetch.DoJSON checks
+		if !fetch.ValidJSON(body) { // what fetch.DoJSON checks
 			panic("invalid page")
 		}
 		var err error

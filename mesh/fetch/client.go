@@ -266,7 +266,7 @@ func (c *Client) DoJSON(ctx context.Context, r *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if resp.NotModified || gjson.ValidBytes(resp.Body) {
+	if resp.NotModified || ValidJSON(resp.Body) {
 		return resp, nil
 	}
 	c.failures.Add(1)

@@ -153,7 +153,7 @@ func DefaultErrorMessage(status int, body []byte) string {
 	if len(body) == 0 {
 		return ""
 	}
-	if gjson.ValidBytes(body) {
+	if ValidJSON(body) {
 		return oneLine(jsonMessage(gjson.ParseBytes(body)))
 	}
 	if body[0] == '<' {
