@@ -18,7 +18,9 @@ type collector struct {
 	mu      sync.Mutex
 	nodes   map[string]*Node
 	deletes map[string]struct{}
-	count   atomic.Int64
+	// interned holds the types and locales of the nodes (under mu).
+	interned map[string]string
+	count    atomic.Int64
 	// duplicates counts upserts of an ID already emitted in this fetch: harmless, but in a full fetch
 	// usually the sign of overlapping pages.
 	duplicates atomic.Int64
@@ -36,8 +38,8 @@ type collector struct {
 	spill *spiller
 }
 
-// spiller moves a build's collectors from memory to a disk-backed graph once they hold threshold
-// nodes between them (GraphAuto on a first build, or one that grew past the threshold).
+// spiller moves a build's collectors from memory to a disk-backed graph once the graph's estimated
+// size (nodeMemEstimate) reaches threshold (GraphAuto on a first build, or one that grew past it).
 type spiller struct {
 	threshold int64
 	total     atomic.Int64
@@ -47,10 +49,10 @@ type spiller struct {
 	err       error
 }
 
-// added counts n new nodes and spills when the total reaches the threshold. The caller must not
-// hold any collector's mu.
-func (sp *spiller) added(n int64) error {
-	if sp.total.Add(n) < sp.threshold {
+// added adds a new node's estimate and spills when the total reaches the threshold. The caller
+// must not hold any collector's mu.
+func (sp *spiller) added(estimate int64) error {
+	if sp.total.Add(estimate) < sp.threshold {
 		return nil
 	}
 	sp.once.Do(func() {
@@ -182,11 +184,14 @@ func (c *collector) Upsert(n Node) error {
 	if c.onDisk.Load() {
 		return c.upsertDisk(cz, &n, out, refs)
 	}
+	// The strings an adapter passes are often gjson results that alias the page they came from:
+	// kept as they are, a node's NativeID would keep its whole page alive. ID and NativeID are
+	// copied; Type and Locale (few distinct values) are interned below.
 	node := &Node{
-		ID:        n.ID,
+		ID:        strings.Clone(n.ID),
 		Type:      n.Type,
 		Source:    c.source,
-		NativeID:  n.NativeID,
+		NativeID:  strings.Clone(n.NativeID),
 		Locale:    n.Locale,
 		UpdatedAt: n.UpdatedAt.UTC(),
 		Fields:    slices.Clone(out),
@@ -212,6 +217,7 @@ func (c *collector) Upsert(n Node) error {
 		c.count.Add(1)
 		return nil
 	}
+	node.Type, node.Locale = c.internLocked(node.Type), c.internLocked(node.Locale)
 	added := false
 	if _, dup := c.nodes[node.ID]; !dup {
 		c.count.Add(1)
@@ -223,9 +229,26 @@ func (c *collector) Upsert(n Node) error {
 	delete(c.deletes, node.ID)
 	c.mu.Unlock()
 	if added && c.spill != nil {
-		return c.spill.added(1)
+		return c.spill.added(nodeMemEstimate(node))
 	}
 	return nil
+}
+
+// internLocked returns the collector's copy of s (a type or locale name): one string per distinct
+// value, not one per node, and none that aliases a page. The caller holds mu.
+func (c *collector) internLocked(s string) string {
+	if s == "" {
+		return ""
+	}
+	if v, ok := c.interned[s]; ok {
+		return v
+	}
+	if c.interned == nil {
+		c.interned = map[string]string{}
+	}
+	v := strings.Clone(s)
+	c.interned[v] = v
+	return v
 }
 
 // upsertDisk writes the node to the scratch database; it returns cz to the pool.
