@@ -15,8 +15,8 @@ import (
 type GraphMode string
 
 const (
-	// GraphAuto keeps the graph in memory unless the last snapshot counted at least
-	// Options.DiskThreshold nodes (the default).
+	// GraphAuto keeps the graph in memory while its estimated size stays below
+	// Options.DiskThreshold, and on disk beyond (the default).
 	GraphAuto GraphMode = "auto"
 	// GraphMemory keeps every node in memory: the fastest for graphs that fit.
 	GraphMemory GraphMode = "memory"
@@ -25,8 +25,20 @@ const (
 	GraphDisk GraphMode = "disk"
 )
 
-// DefaultDiskThreshold is the node count from which GraphAuto keeps the graph on disk.
-const DefaultDiskThreshold = 500_000
+// DefaultDiskThreshold is the estimated graph size from which GraphAuto keeps the graph on disk:
+// 1 GiB, about 750k nodes of 1 KiB or 2M nodes of 250 bytes. A graph in memory takes about its
+// estimate in RSS (1M nodes of 300 bytes: 0.7 GiB), a graph on disk about 300 MiB whatever its size.
+const DefaultDiskThreshold = 1 << 30
+
+// nodeMemOverhead is what a node costs in memory besides its JSON line (the Node, its map entry and
+// indexes), in the estimate compared with DiskThreshold.
+const nodeMemOverhead = 250
+
+// nodeMemEstimate is an emitted node's share of the estimate: about the length of its JSON line
+// (fields, ID, native ID, type, and 150 bytes of digest and keys) plus nodeMemOverhead.
+func nodeMemEstimate(n *Node) int64 {
+	return int64(len(n.Fields)+len(n.ID)+len(n.NativeID)+len(n.Type)+150) + nodeMemOverhead
+}
 
 // useDisk decides the graph mode of a build from the options and the last snapshot.
 func (m *Mesh) useDisk(prev *Snapshot) bool {
@@ -36,7 +48,7 @@ func (m *Mesh) useDisk(prev *Snapshot) bool {
 	case GraphMemory:
 		return false
 	}
-	return prev != nil && prev.nodeCount() >= m.opts.DiskThreshold
+	return prev != nil && prev.memEstimate() >= m.opts.DiskThreshold
 }
 
 // diskRun is a disk-backed build's database and the copy of the last snapshot into it, which runs

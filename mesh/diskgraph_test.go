@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -299,16 +300,19 @@ func TestDiskGraphMatchesMemory(t *testing.T) {
 	}
 }
 
-// TestDiskGraphAuto: auto mode keeps a graph in memory until it reaches the threshold: the last
-// snapshot's nodes and the delta count together.
+// TestDiskGraphAuto: auto mode keeps a graph in memory until its estimated size reaches the
+// threshold: the last snapshot's nodes and what the sources emit count together.
 func TestDiskGraphAuto(t *testing.T) {
-	src := mustMem(t, rec("post", "1", "Post", `{}`), rec("post", "2", "Post", `{}`), rec("post", "3", "Post", `{}`))
+	// Nodes of about 1 KiB of fields: each counts about 1.4 KB (its line plus 250 bytes).
+	body := `{"body":"` + strings.Repeat("x", 1000) + `"}`
+	src := mustMem(t, rec("post", "1", "Post", body), rec("post", "2", "Post", body), rec("post", "3", "Post", body))
 	dir := t.TempDir()
 	store, _ := mesh.NewDirStore(dir)
-	m := newMesh(t, mesh.Options{Store: store, DiskThreshold: 5}, map[string]mesh.Source{"s": src})
+	// 4 nodes stay below (memory); 4 stored + 5 emitted reach it (spill); 5 stored reach it.
+	m := newMesh(t, mesh.Options{Store: store, DiskThreshold: 6300}, map[string]mesh.Source{"s": src})
 	var modes []bool
 	for i := range 3 {
-		src.Put(rec("post", fmt.Sprint(10+i), "Post", `{}`))
+		src.Put(rec("post", fmt.Sprint(10+i), "Post", body))
 		b, err := m.Build(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -345,7 +349,9 @@ func TestDiskGraphSpillsWhileFetching(t *testing.T) {
 	}
 	mem, want := build("memory", mesh.Options{Graph: mesh.GraphMemory})
 	defer mem.Close()
-	for _, threshold := range []int{5, 60, 150} {
+	// About 170 nodes of about 450 bytes each in the estimate: spill after a few, about a third,
+	// most of them.
+	for _, threshold := range []int64{2_000, 25_000, 60_000} {
 		b, got := build(fmt.Sprint("auto", threshold), mesh.Options{DiskThreshold: threshold})
 		if !b.Graph.OnDisk() || b.Graph.Len() != mem.Graph.Len() {
 			t.Errorf("threshold %d: on disk %v, %d nodes", threshold, b.Graph.OnDisk(), b.Graph.Len())
@@ -357,7 +363,7 @@ func TestDiskGraphSpillsWhileFetching(t *testing.T) {
 		}
 		b.Close()
 	}
-	b, _ := build("below", mesh.Options{DiskThreshold: 1000})
+	b, _ := build("below", mesh.Options{DiskThreshold: 10 << 20})
 	if b.Graph.OnDisk() {
 		t.Errorf("a graph below the threshold went to disk")
 	}

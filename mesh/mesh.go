@@ -64,9 +64,11 @@ type Options struct {
 	// Graph says where the graph is kept: GraphAuto (the default), GraphMemory or GraphDisk. A
 	// disk-backed graph must be released with Build.Close.
 	Graph GraphMode
-	// DiskThreshold is the node count of the last snapshot from which GraphAuto keeps the graph on
-	// disk; 0 means DefaultDiskThreshold.
-	DiskThreshold int
+	// DiskThreshold is the graph's estimated size in memory, in bytes, from which GraphAuto keeps it
+	// on disk; 0 means DefaultDiskThreshold. The estimate is the size of the nodes' JSON lines plus
+	// 250 bytes a node: the last snapshot's (a build that starts past the threshold is on disk from
+	// the start) plus what the sources emit (one that reaches it while fetching moves to disk then).
+	DiskThreshold int64
 	// GraphDir is where a disk-backed graph's scratch database is created (in a new directory that
 	// Build.Close removes); empty means the system's temporary directory.
 	GraphDir string
@@ -224,7 +226,7 @@ func (m *Mesh) build(ctx context.Context) (*Build, error) {
 	}
 
 	// A disk-backed build copies the last snapshot into its database while the sources fetch. Under
-	// GraphAuto a build that reaches DiskThreshold nodes while fetching moves to disk then.
+	// GraphAuto a build that reaches DiskThreshold while fetching moves to disk then.
 	var run *diskRun
 	inGraph := m.deltaSources(prev)
 	if m.useDisk(prev) {
@@ -235,17 +237,17 @@ func (m *Mesh) build(ctx context.Context) (*Build, error) {
 	}
 	var sp *spiller
 	if run == nil && m.opts.Graph == GraphAuto {
-		sp = &spiller{threshold: int64(m.opts.DiskThreshold), start: func() (*diskKV, error) {
+		sp = &spiller{threshold: m.opts.DiskThreshold, start: func() (*diskKV, error) {
 			r, err := startDiskRun(ctx, m.opts.GraphDir, prev, inGraph)
 			if err != nil {
 				return nil, err
 			}
-			log.Info("the graph reached the disk threshold: keeping it on disk", "nodes", m.opts.DiskThreshold)
+			log.Info("the graph reached the disk threshold: keeping it on disk", "bytes", m.opts.DiskThreshold)
 			run = r // read after fetchAll, which waits for every source
 			return r.kv, nil
 		}}
 		// The last snapshot's nodes count: a delta is merged with them in memory.
-		sp.total.Add(int64(prev.nodeCount()))
+		sp.total.Add(prev.memEstimate())
 	}
 	closeKV := func() {
 		if run != nil {

@@ -23,9 +23,9 @@ type SnapshotGraphOptions struct {
 	// Links are the link rules of the build that saved the snapshot.
 	Links []LinkRule
 	// Graph, DiskThreshold and GraphDir are as in Options: GraphAuto (the default) keeps a snapshot
-	// of DiskThreshold nodes or more on disk.
+	// whose estimated size reaches DiskThreshold on disk.
 	Graph         GraphMode
-	DiskThreshold int
+	DiskThreshold int64
 	GraphDir      string
 }
 

@@ -63,6 +63,10 @@ type Snapshot struct {
 	Outputs *OutputStamp
 	// Dangling are the graph's dangling references, reported again by an unchanged build.
 	Dangling []DanglingRef
+	// NodeBytes is the size of the stored nodes as the store keeps them (a DirStore's node file, an
+	// S3 store's chunks), when it knows it: GraphAuto's estimate of the graph's size (see
+	// Options.DiskThreshold) uses it before loading anything. 0: unknown.
+	NodeBytes int64
 	// Load, when set, fills every source's Nodes, which the store left unloaded (Count says how many
 	// there are). The engine calls it only when it needs the nodes.
 	Load func(ctx context.Context) error
@@ -162,6 +166,30 @@ type SourceSnapshot struct {
 	Nodes []*Node
 	// Linked maps the IDs of nodes that link rules changed to their final digest.
 	Linked map[string]string
+}
+
+// memEstimate is the snapshot's share of a graph's estimated size in memory (Options.DiskThreshold):
+// its stored nodes' bytes plus nodeMemOverhead a node; nodes in memory are measured, and 1 KiB a
+// node is assumed when the store did not say.
+func (s *Snapshot) memEstimate() int64 {
+	if s == nil {
+		return 0
+	}
+	if s.NodeBytes == 0 && s.nodesLoaded() {
+		var total int64
+		for _, src := range s.Sources {
+			for _, n := range src.Nodes {
+				total += nodeMemEstimate(n)
+			}
+		}
+		return total
+	}
+	n := int64(s.nodeCount())
+	bytes := s.NodeBytes
+	if bytes == 0 {
+		bytes = n << 10
+	}
+	return bytes + n*nodeMemOverhead
 }
 
 // nodeCount is the number of nodes the snapshot holds (0 for a nil snapshot).
@@ -282,7 +310,7 @@ func (d *DirStore) Load(ctx context.Context) (*Snapshot, error) {
 	if err != nil || st.Size() != m.Nodes.Size {
 		return nil, fmt.Errorf("snapshot %s: %w: node file %s missing or of the wrong size", d.manifestPath(), ErrCorruptSnapshot, m.Nodes.File)
 	}
-	s := &Snapshot{Version: m.Version, CreatedAt: m.CreatedAt, Fingerprint: m.Fingerprint, NodesKey: m.Nodes.File, Outputs: m.Outputs, Dangling: m.Dangling}
+	s := &Snapshot{Version: m.Version, CreatedAt: m.CreatedAt, Fingerprint: m.Fingerprint, NodesKey: m.Nodes.File, Outputs: m.Outputs, Dangling: m.Dangling, NodeBytes: m.Nodes.Size}
 	for _, ms := range m.Sources {
 		s.Sources = append(s.Sources, SourceSnapshot{Name: ms.Name, Kind: ms.Kind, Cursor: ms.Cursor, Count: ms.Count, Linked: ms.Linked})
 	}

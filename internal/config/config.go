@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,11 +33,13 @@ type File struct {
 	Strict bool `yaml:"strict"`
 	// Concurrency is how many sources fetch at once (0: all).
 	Concurrency int `yaml:"concurrency"`
-	// Graph is where the graph is kept: "auto" (default: on disk once the last build counted
-	// diskThreshold nodes), "memory" or "disk".
+	// Graph is where the graph is kept: "auto" (default: in memory until its estimated size reaches
+	// diskThreshold, then on disk), "memory" or "disk".
 	Graph string `yaml:"graph"`
-	// DiskThreshold is auto's node count (default mesh.DefaultDiskThreshold).
-	DiskThreshold int `yaml:"diskThreshold"`
+	// DiskThresholdText is auto's threshold as written: a size with a unit ("1GiB", "512MB").
+	DiskThresholdText string `yaml:"diskThreshold"`
+	// DiskThreshold is DiskThresholdText in bytes (0: mesh.DefaultDiskThreshold).
+	DiskThreshold int64 `yaml:"-"`
 	// GraphDir is where a disk-backed graph's scratch database goes (default: the system's
 	// temporary directory).
 	GraphDir string `yaml:"graphDir"`
@@ -126,8 +129,12 @@ func Parse(name string, data []byte, lookup func(string) (string, bool)) (*File,
 	default:
 		return nil, &Error{File: name, Line: keyLine(root, "graph"), Msg: fmt.Sprintf("graph %q: want auto, memory or disk", f.Graph)}
 	}
-	if f.DiskThreshold < 0 {
-		return nil, &Error{File: name, Line: keyLine(root, "diskThreshold"), Msg: "diskThreshold must not be negative"}
+	if f.DiskThresholdText != "" {
+		n, err := ParseSize(f.DiskThresholdText)
+		if err != nil {
+			return nil, &Error{File: name, Line: keyLine(root, "diskThreshold"), Msg: "diskThreshold: " + err.Error()}
+		}
+		f.DiskThreshold = n
 	}
 	for i, l := range f.Links {
 		if l.From == "" || l.To == "" || l.As == "" {
@@ -362,4 +369,38 @@ func distance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// sizeUnits are the units ParseSize knows, in bytes (matched without regard to case).
+var sizeUnits = map[string]float64{
+	"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+}
+
+// ParseSize reads a size with a unit: "1GiB", "512 MB", "1.5GiB" (B, KB, MB, GB, TB in powers of
+// 1000; KiB, MiB, GiB, TiB in powers of 1024). A number without a unit is an error: diskThreshold
+// used to be a node count, and a count read as bytes would put every graph on disk.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := 0
+	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
+		i++
+	}
+	num, unit := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
+	if unit == "" {
+		return 0, fmt.Errorf("%q has no unit: want a size such as 1GiB or 512MB (it is no longer a node count)", s)
+	}
+	mult, ok := sizeUnits[unit]
+	if !ok {
+		return 0, fmt.Errorf("%q: unknown unit %q (want B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)", s, t[i:])
+	}
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || num == "" {
+		return 0, fmt.Errorf("%q: want a number before the unit", s)
+	}
+	bytes := v * mult
+	if bytes < 1 || bytes > 1<<62 {
+		return 0, fmt.Errorf("%q: out of range", s)
+	}
+	return int64(bytes), nil
 }

@@ -72,6 +72,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad yaml", "sources: [\n", "", 0},
 		{"wrong type", "strict: perhaps\nsources:\n  - {name: a, type: rest}\n", "cannot unmarshal", 1},
 		{"link incomplete", "sources:\n  - {name: a, type: rest}\nlinks:\n  - {from: A.b}\n", "links[0]", 3},
+		{"diskThreshold as a node count", "out: x\ndiskThreshold: 500000\nsources:\n  - {name: a, type: rest}\n", "no unit", 2},
+		{"diskThreshold unit", "diskThreshold: 2 GB per node\nsources:\n  - {name: a, type: rest}\n", "unknown unit", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,5 +122,44 @@ func TestExpandEscapeAndQuoting(t *testing.T) {
 	}
 	if c.URL != "${NOT_A_VAR}/v" || c.Retries != 3 {
 		t.Errorf("%+v", c)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		err  string
+	}{
+		{"1GiB", 1 << 30, ""},
+		{"1 GiB", 1 << 30, ""},
+		{"512mb", 512_000_000, ""},
+		{"1.5GiB", 3 << 29, ""},
+		{"100KiB", 100 << 10, ""},
+		{"2TB", 2e12, ""},
+		{"4096B", 4096, ""},
+		{"500000", 0, "no unit"},
+		{"GiB", 0, "number"},
+		{"1..5GiB", 0, "number"},
+		{"1 parsec", 0, "unknown unit"},
+		{"-1GiB", 0, "unknown unit"},
+		{"0GiB", 0, "out of range"},
+		{"99999999TiB", 0, "out of range"},
+	}
+	for _, tt := range tests {
+		got, err := ParseSize(tt.in)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("ParseSize(%q) = %d, %v; want an error with %q", tt.in, got, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+		}
+	}
+	f, err := Parse("mesh.yaml", []byte("graph: auto\ndiskThreshold: 2GiB\nsources:\n  - {name: a, type: rest}\n"), env(nil))
+	if err != nil || f.DiskThreshold != 2<<30 {
+		t.Errorf("diskThreshold: %v, %d", err, f.DiskThreshold)
 	}
 }

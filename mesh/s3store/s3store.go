@@ -425,6 +425,9 @@ func (s *Store) Load(ctx context.Context) (*mesh.Snapshot, error) {
 	snap := &mesh.Snapshot{Version: m.Version, CreatedAt: m.CreatedAt, Fingerprint: m.Fingerprint, NodesKey: m.NodesKey, Outputs: m.Outputs, Dangling: m.Dangling}
 	for _, ms := range m.Sources {
 		snap.Sources = append(snap.Sources, mesh.SourceSnapshot{Name: ms.Name, Kind: ms.Kind, Cursor: ms.Cursor, Count: ms.Count})
+		for _, c := range ms.Chunks {
+			snap.NodeBytes += c.Size
+		}
 	}
 	snap.Load = func(ctx context.Context) error { return s.loadNodes(ctx, m, snap) }
 	snap.Stream = func(ctx context.Context, each func(string, *mesh.Node) error) error {
