@@ -185,13 +185,14 @@ func (c *collector) Upsert(n Node) error {
 		return c.upsertDisk(cz, &n, out, refs)
 	}
 	// The strings an adapter passes are often gjson results that alias the page they came from:
-	// kept as they are, a node's NativeID would keep its whole page alive. ID and NativeID are
-	// copied; Type and Locale (few distinct values) are interned below.
+	// kept as they are, a node's NativeID would keep its whole page alive. The native ID is taken
+	// from the ID's tail when it is there (IDs are built by NodeID, a new string), else copied;
+	// Type and Locale (few distinct values) are interned below.
 	node := &Node{
-		ID:        strings.Clone(n.ID),
+		ID:        n.ID,
 		Type:      n.Type,
 		Source:    c.source,
-		NativeID:  strings.Clone(n.NativeID),
+		NativeID:  nativeIDOf(n.ID, n.NativeID, n.Locale),
 		Locale:    n.Locale,
 		UpdatedAt: n.UpdatedAt.UTC(),
 		Fields:    slices.Clone(out),
@@ -232,6 +233,26 @@ func (c *collector) Upsert(n Node) error {
 		return c.spill.added(nodeMemEstimate(node))
 	}
 	return nil
+}
+
+// nativeIDOf returns native as a substring of id when id ends with "/native" (or "/native@locale"),
+// as NodeID writes IDs whose native part needs no escaping; otherwise a copy of native.
+func nativeIDOf(id, native, locale string) string {
+	if native == "" {
+		return ""
+	}
+	end := len(id)
+	if locale != "" {
+		if end < len(locale)+1 || id[end-len(locale):] != locale || id[end-len(locale)-1] != '@' {
+			return strings.Clone(native)
+		}
+		end -= len(locale) + 1
+	}
+	start := end - len(native)
+	if start < 1 || id[start:end] != native || id[start-1] != '/' {
+		return strings.Clone(native)
+	}
+	return id[start:end]
 }
 
 // internLocked returns the collector's copy of s (a type or locale name): one string per distinct
