@@ -8,6 +8,7 @@ import (
 	"runtime/metrics"
 	"sync"
 	"sync/atomic"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,6 +187,43 @@ func BenchmarkLinks100k(b *testing.B) {
 				}
 				build.Close()
 			}
+		})
+	}
+}
+
+// BenchmarkByType100k: Graph.ByType over every type of a 100k-node graph (posts referencing
+// products), in memory and on disk, after the build.
+func BenchmarkByType100k(b *testing.B) {
+	var nodes []mesh.Node
+	for i := range 100_000 {
+		typ, ref := "Post", fmt.Sprintf(`,"product":{"$ref":%q}`, mesh.NodeID("s", "product", fmt.Sprint(i%1000)))
+		if i%4 == 0 {
+			typ, ref = "Product", ""
+		}
+		nodes = append(nodes, mesh.Node{ID: mesh.NodeID("s", strings.ToLower(typ), fmt.Sprint(i)), Type: typ, NativeID: fmt.Sprint(i),
+			Fields: []byte(fmt.Sprintf(`{"title":"%s %d","body":%q%s}`, typ, i, filler(200), ref))})
+	}
+	for _, mode := range []mesh.GraphMode{mesh.GraphMemory, mesh.GraphDisk} {
+		b.Run(string(mode), func(b *testing.B) {
+			m, _ := mesh.New(mesh.Options{Graph: mode, GraphDir: b.TempDir()})
+			m.Add("s", &sliceSource{nodes})
+			build, err := m.Build(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer build.Close()
+			for b.Loop() {
+				seen := 0
+				for _, typ := range build.Graph.Types() {
+					for range build.Graph.ByType(typ) {
+						seen++
+					}
+				}
+				if seen != len(nodes) || build.Graph.Err() != nil {
+					b.Fatalf("%d nodes, %v", seen, build.Graph.Err())
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(nodes)), "ns/node")
 		})
 	}
 }

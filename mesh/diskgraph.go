@@ -141,21 +141,43 @@ func (dg *diskGraph) each(fn func(*Node) (bool, error)) error {
 	return nil
 }
 
-// eachOfType calls fn for the nodes of one type in ID order, backrefs filled.
+// eachOfType calls fn for the nodes of one type in ID order, backrefs filled. The type index is in
+// ID order too, so the node and backref namespaces are read by two iterators that only seek
+// forward (a point read per node, each with its own backref scan, cost about ten times more).
 func (dg *diskGraph) eachOfType(typ string, fn func(*Node) (bool, error)) error {
 	prefix := append([]byte{nsType, 0}, appendKeyPart(nil, typ)...)
-	it, err := dg.kv.iter(prefix)
+	ids, err := dg.kv.iter(prefix)
 	if err != nil {
 		return err
 	}
-	defer it.close()
-	for it.next() {
-		n, err := dg.get(string(it.key()[len(prefix):]))
+	defer ids.close()
+	nodes, err := dg.kv.iter([]byte{nsNode, 0})
+	if err != nil {
+		return err
+	}
+	defer nodes.close()
+	brefs, err := dg.kv.iter([]byte{nsBackref, 0})
+	if err != nil {
+		return err
+	}
+	defer brefs.close()
+	d := nodeDecoder{intern: map[string]string{}}
+	var key, bprefix []byte
+	for ids.next() {
+		id := ids.key()[len(prefix):]
+		key = append(append(key[:0], nsNode, 0), id...)
+		if !nodes.seek(key) || !bytes.Equal(nodes.key(), key) {
+			continue
+		}
+		n, err := decodeLine(&d, nodes.value())
 		if err != nil {
 			return err
 		}
-		if n == nil {
-			continue
+		bprefix = backrefPrefix(bprefix, n.ID)
+		for ok := brefs.seek(bprefix); ok && bytes.HasPrefix(brefs.key(), bprefix); ok = brefs.next() {
+			if b, ok := parseBackref(brefs.key(), brefs.value(), len(bprefix)); ok {
+				n.Backrefs = append(n.Backrefs, b)
+			}
 		}
 		if cont, err := fn(n); err != nil || !cont {
 			return err
