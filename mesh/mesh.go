@@ -235,9 +235,19 @@ func (m *Mesh) build(ctx context.Context) (*Build, error) {
 			return b, err
 		}
 	}
+	// A build in memory reads the last snapshot's nodes while the sources fetch: the merge needs
+	// them unless nothing changed (then the read is stopped).
+	var pre *preloader
+	if run == nil && prev != nil && !prev.nodesLoaded() && prev.Stream != nil {
+		pre = startPreload(ctx, prev)
+		defer pre.stop()
+	}
 	var sp *spiller
 	if run == nil && m.opts.Graph == GraphAuto {
 		sp = &spiller{threshold: m.opts.DiskThreshold, start: func() (*diskKV, error) {
+			if pre != nil {
+				pre.stop() // the disk run streams the snapshot itself
+			}
 			r, err := startDiskRun(ctx, m.opts.GraphDir, prev, inGraph)
 			if err != nil {
 				return nil, err
@@ -286,6 +296,9 @@ func (m *Mesh) build(ctx context.Context) (*Build, error) {
 
 	fp := m.fingerprint()
 	if m.unchanged(prev, results, fp) {
+		if pre != nil {
+			pre.stop()
+		}
 		closeKV()
 		return b, m.finishUnchanged(ctx, b, prev, results, start, kv != nil)
 	}
@@ -304,7 +317,13 @@ func (m *Mesh) build(ctx context.Context) (*Build, error) {
 		return b, nil
 	}
 	if prev != nil {
-		if err := prev.ensureNodes(ctx); err != nil {
+		var err error
+		if pre != nil {
+			err = pre.install(prev)
+		} else {
+			err = prev.ensureNodes(ctx)
+		}
+		if err != nil {
 			return m.rebuildWithoutSnapshot(ctx, err, false)
 		}
 	}
@@ -803,5 +822,51 @@ func (m *Mesh) writeAndSave(ctx context.Context, b *Build, reuse *OutputStamp) e
 		b.Report.SnapshotSaved = true
 	}
 	b.Report.Phases.SaveMs = time.Since(t1).Milliseconds()
+	return nil
+}
+
+// preloader reads the last snapshot's nodes (through its Stream) while the sources fetch. It never
+// touches the snapshot until install, which the build calls once the fetch is over.
+type preloader struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	nodes  map[string][]*Node
+	err    error
+}
+
+func startPreload(ctx context.Context, prev *Snapshot) *preloader {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &preloader{cancel: cancel, done: make(chan struct{}), nodes: make(map[string][]*Node, len(prev.Sources))}
+	for _, src := range prev.Sources {
+		p.nodes[src.Name] = make([]*Node, 0, src.Count)
+	}
+	go func() {
+		defer close(p.done)
+		p.err = prev.Stream(ctx, func(source string, n *Node) error {
+			p.nodes[source] = append(p.nodes[source], n)
+			return nil
+		})
+	}()
+	return p
+}
+
+// stop cancels the read and waits for it; it may be called more than once.
+func (p *preloader) stop() {
+	p.cancel()
+	<-p.done
+}
+
+// install waits for the read and gives prev its nodes, as prev.ensureNodes would; on an error prev
+// is left as it was.
+func (p *preloader) install(prev *Snapshot) error {
+	<-p.done
+	p.cancel()
+	if p.err != nil {
+		return p.err
+	}
+	for i := range prev.Sources {
+		prev.Sources[i].Nodes = p.nodes[prev.Sources[i].Name]
+	}
+	prev.Load = nil
 	return nil
 }
