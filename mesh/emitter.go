@@ -36,6 +36,9 @@ type collector struct {
 	deletions atomic.Int64
 	// spill, when set, moves every collector of the build to disk once they hold enough nodes.
 	spill *spiller
+	// onEmit, when set, is called at every upsert and deletion (it starts reading the last
+	// snapshot's nodes once something changed).
+	onEmit func()
 }
 
 // spiller moves a build's collectors from memory to a disk-backed graph once the graph's estimated
@@ -160,6 +163,9 @@ func newCollector(source string, pool *sync.Pool) *collector {
 
 // Upsert implements Emitter.
 func (c *collector) Upsert(n Node) error {
+	if c.onEmit != nil {
+		c.onEmit()
+	}
 	if err := c.checkID(n.ID); err != nil {
 		return err
 	}
@@ -294,6 +300,9 @@ func (c *collector) upsertDisk(cz *canonicalizer, n *Node, fields []byte, refs [
 
 // Delete implements Emitter.
 func (c *collector) Delete(id string) error {
+	if c.onEmit != nil {
+		c.onEmit()
+	}
 	if err := c.checkID(id); err != nil {
 		return err
 	}

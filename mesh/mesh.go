@@ -236,11 +236,19 @@ func (m *Mesh) build(ctx context.Context) (*Build, error) {
 		}
 	}
 	// A build in memory reads the last snapshot's nodes while the sources fetch: the merge needs
-	// them unless nothing changed (then the read is stopped).
+	// them unless nothing changed (then the read is stopped). From a DirStore the read starts at
+	// once (a local read, cheap to stop); from another store (S3: requests) once a source emits,
+	// so that a build where nothing changed reads no node.
 	var pre *preloader
+	var emitted func()
 	if run == nil && prev != nil && !prev.nodesLoaded() && prev.Stream != nil {
-		pre = startPreload(ctx, prev)
+		pre = newPreloader(ctx, prev)
 		defer pre.stop()
+		if _, local := m.opts.Store.(*DirStore); local {
+			pre.start()
+		} else {
+			emitted = pre.start
+		}
 	}
 	var sp *spiller
 	if run == nil && m.opts.Graph == GraphAuto {
@@ -265,7 +273,7 @@ func (m *Mesh) build(ctx context.Context) (*Build, error) {
 		}
 	}
 
-	results := m.fetchAll(ctx, prev, run, sp, inGraph)
+	results := m.fetchAll(ctx, prev, run, sp, inGraph, emitted)
 	var kv *diskKV
 	if run != nil {
 		kv = run.kv
@@ -455,8 +463,8 @@ type sourceResult struct {
 }
 
 // fetchAll runs every source's Fetch, at most Concurrency at once. Under OnErrorFail the first
-// failure cancels the others.
-func (m *Mesh) fetchAll(ctx context.Context, prev *Snapshot, run *diskRun, sp *spiller, inGraph map[string]bool) []sourceResult {
+// failure cancels the others. emitted, when set, is called at every upsert and deletion.
+func (m *Mesh) fetchAll(ctx context.Context, prev *Snapshot, run *diskRun, sp *spiller, inGraph map[string]bool, emitted func()) []sourceResult {
 	results := make([]sourceResult, len(m.sources))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -483,6 +491,7 @@ func (m *Mesh) fetchAll(ctx context.Context, prev *Snapshot, run *diskRun, sp *s
 			cols[i] = newCollector(s.name, pool)
 			cols[i].diskNS = ns
 			cols[i].spill = sp
+			cols[i].onEmit = emitted
 		}
 	}
 	if sp != nil {
@@ -828,37 +837,48 @@ func (m *Mesh) writeAndSave(ctx context.Context, b *Build, reuse *OutputStamp) e
 // preloader reads the last snapshot's nodes (through its Stream) while the sources fetch. It never
 // touches the snapshot until install, which the build calls once the fetch is over.
 type preloader struct {
+	ctx    context.Context
 	cancel context.CancelFunc
+	prev   *Snapshot
+	once   sync.Once
 	done   chan struct{}
 	nodes  map[string][]*Node
 	err    error
 }
 
-func startPreload(ctx context.Context, prev *Snapshot) *preloader {
+func newPreloader(ctx context.Context, prev *Snapshot) *preloader {
 	ctx, cancel := context.WithCancel(ctx)
-	p := &preloader{cancel: cancel, done: make(chan struct{}), nodes: make(map[string][]*Node, len(prev.Sources))}
+	p := &preloader{ctx: ctx, cancel: cancel, prev: prev, done: make(chan struct{}), nodes: make(map[string][]*Node, len(prev.Sources))}
 	for _, src := range prev.Sources {
 		p.nodes[src.Name] = make([]*Node, 0, src.Count)
 	}
-	go func() {
-		defer close(p.done)
-		p.err = prev.Stream(ctx, func(source string, n *Node) error {
-			p.nodes[source] = append(p.nodes[source], n)
-			return nil
-		})
-	}()
 	return p
 }
 
-// stop cancels the read and waits for it; it may be called more than once.
+// start starts the read, once; later calls do nothing.
+func (p *preloader) start() {
+	p.once.Do(func() {
+		go func() {
+			defer close(p.done)
+			p.err = p.prev.Stream(p.ctx, func(source string, n *Node) error {
+				p.nodes[source] = append(p.nodes[source], n)
+				return nil
+			})
+		}()
+	})
+}
+
+// stop cancels the read and waits for it; it may be called more than once, started or not.
 func (p *preloader) stop() {
 	p.cancel()
+	p.once.Do(func() { close(p.done) }) // never started: nothing to wait for
 	<-p.done
 }
 
-// install waits for the read and gives prev its nodes, as prev.ensureNodes would; on an error prev
-// is left as it was.
+// install finishes the read (starting it if no source emitted) and gives prev its nodes, as
+// prev.ensureNodes would; on an error prev is left as it was.
 func (p *preloader) install(prev *Snapshot) error {
+	p.start()
 	<-p.done
 	p.cancel()
 	if p.err != nil {
