@@ -848,16 +848,16 @@ type preloader struct {
 
 func newPreloader(ctx context.Context, prev *Snapshot) *preloader {
 	ctx, cancel := context.WithCancel(ctx)
-	p := &preloader{ctx: ctx, cancel: cancel, prev: prev, done: make(chan struct{}), nodes: make(map[string][]*Node, len(prev.Sources))}
-	for _, src := range prev.Sources {
-		p.nodes[src.Name] = make([]*Node, 0, src.Count)
-	}
-	return p
+	return &preloader{ctx: ctx, cancel: cancel, prev: prev, done: make(chan struct{})}
 }
 
 // start starts the read, once; later calls do nothing.
 func (p *preloader) start() {
 	p.once.Do(func() {
+		p.nodes = make(map[string][]*Node, len(p.prev.Sources))
+		for _, src := range p.prev.Sources {
+			p.nodes[src.Name] = make([]*Node, 0, src.Count)
+		}
 		go func() {
 			defer close(p.done)
 			p.err = p.prev.Stream(p.ctx, func(source string, n *Node) error {
