@@ -21,8 +21,7 @@ func (p pageSource) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.E
 			panic("invalid page")
 		}
 		var err error
-		r := &fetch.Response{Body: body}
-		r.Get("items").ForEach(func(_, it gjson.Result) bool {
+		gjson.GetBytes(body, "items").ForEach(func(_, it gjson.Result) bool {
 			id := it.Get("id").String()
 			err = out.Upsert(mesh.Node{ID: mesh.NodeID(req.Source, "item", id), Type: "Item", NativeID: id, Fields: []byte(it.Raw)})
 			return err == nil

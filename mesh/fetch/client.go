@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
 	"github.com/tidwall/gjson"
@@ -205,8 +204,7 @@ type Request struct {
 type Response struct {
 	Status int
 	Header http.Header
-	// Body is the whole body, at most Options.MaxBodyBytes; empty for a 304. It must not be
-	// modified: the strings of Get's results share its memory.
+	// Body is the whole body, at most Options.MaxBodyBytes; empty for a 304.
 	Body []byte
 	// URL is the URL that answered (after redirects), redacted.
 	URL string
@@ -222,16 +220,8 @@ type Response struct {
 }
 
 // Get evaluates a gjson path on the body. Call it on a body checked by DoJSON or GetJSON: gjson does
-// not validate. The result's strings share the body's memory instead of copying it (gjson.GetBytes
-// copies what it returns: a page's whole item array, for the usual Get("items")); copy a string
-// that must outlive the build's use of the page (the engine copies the node IDs and native IDs it
-// keeps).
-func (r *Response) Get(path string) gjson.Result {
-	if len(r.Body) == 0 {
-		return gjson.Result{}
-	}
-	return gjson.Get(unsafe.String(unsafe.SliceData(r.Body), len(r.Body)), path)
-}
+// not validate.
+func (r *Response) Get(path string) gjson.Result { return gjson.GetBytes(r.Body, path) }
 
 // Scrub removes from text the secret values this response's request carried (credential header
 // values, secret query parameters), for messages built from a response body.
