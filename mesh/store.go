@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -848,10 +849,25 @@ func skipValue(b []byte) int {
 	for i := 0; i < len(b); i++ {
 		switch b[i] {
 		case '"':
-			for i++; i < len(b) && b[i] != '"'; i++ {
+			// Leave i on the closing quote; eight bytes at a time while none is '"' or '\\'.
+			i++
+			for i < len(b) {
+				for i+8 <= len(b) {
+					w := binary.LittleEndian.Uint64(b[i:])
+					q := w ^ 0x2222222222222222
+					bs := w ^ 0x5c5c5c5c5c5c5c5c
+					if ((q-0x0101010101010101)&^q|(bs-0x0101010101010101)&^bs)&0x8080808080808080 != 0 {
+						break
+					}
+					i += 8
+				}
+				if i >= len(b) || b[i] == '"' {
+					break
+				}
 				if b[i] == '\\' {
 					i++
 				}
+				i++
 			}
 		case '{', '[':
 			depth++
