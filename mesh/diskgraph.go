@@ -102,18 +102,26 @@ func (dg *diskGraph) get(id string) (*Node, error) {
 	return n, err
 }
 
+// nodeIters opens iterators over the node namespace and the backref index.
+func (dg *diskGraph) nodeIters() (nodes, brefs *kvIter, err error) {
+	if nodes, err = dg.kv.iter([]byte{nsNode, 0}); err != nil {
+		return nil, nil, err
+	}
+	if brefs, err = dg.kv.iter([]byte{nsBackref, 0}); err != nil {
+		nodes.close()
+		return nil, nil, err
+	}
+	return nodes, brefs, nil
+}
+
 // each calls fn for every node in ID order, backrefs filled, walking the node and backref indexes
 // side by side.
 func (dg *diskGraph) each(fn func(*Node) (bool, error)) error {
-	nodes, err := dg.kv.iter([]byte{nsNode, 0})
+	nodes, brefs, err := dg.nodeIters()
 	if err != nil {
 		return err
 	}
 	defer nodes.close()
-	brefs, err := dg.kv.iter([]byte{nsBackref, 0})
-	if err != nil {
-		return err
-	}
 	defer brefs.close()
 	more := brefs.next()
 	d := nodeDecoder{intern: map[string]string{}}
@@ -151,15 +159,11 @@ func (dg *diskGraph) eachOfType(typ string, fn func(*Node) (bool, error)) error 
 		return err
 	}
 	defer ids.close()
-	nodes, err := dg.kv.iter([]byte{nsNode, 0})
+	nodes, brefs, err := dg.nodeIters()
 	if err != nil {
 		return err
 	}
 	defer nodes.close()
-	brefs, err := dg.kv.iter([]byte{nsBackref, 0})
-	if err != nil {
-		return err
-	}
 	defer brefs.close()
 	d := nodeDecoder{intern: map[string]string{}}
 	var key, bprefix []byte
