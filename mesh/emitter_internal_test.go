@@ -35,3 +35,19 @@ func TestNativeIDOf(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultDiskThreshold pins what the default means for the scenarios of the performance issue:
+// 1M small nodes (scenario d) stay in memory, 1M nodes of 1 KiB go to disk. (Under a node-count
+// default the first had gone to disk, twice as slow, for no memory saved.)
+func TestDefaultDiskThreshold(t *testing.T) {
+	small := &Node{ID: NodeID("gen", "n", "999999"), Type: "Item", NativeID: "999999",
+		Fields: []byte(`{"n":999999,"published":true,"slug":"node-999999","tags":["a","b"],"title":"Node 999999"}`)}
+	large := *small
+	large.Fields = append([]byte(`{"body":"`), make([]byte, 1024)...)
+	if got := 1_000_000 * nodeMemEstimate(small); got >= DefaultDiskThreshold {
+		t.Errorf("1M small nodes are estimated at %d bytes, past the default threshold %d", got, int64(DefaultDiskThreshold))
+	}
+	if got := 1_000_000 * nodeMemEstimate(&large); got < DefaultDiskThreshold {
+		t.Errorf("1M nodes of 1 KiB are estimated at %d bytes, under the default threshold %d", got, int64(DefaultDiskThreshold))
+	}
+}
