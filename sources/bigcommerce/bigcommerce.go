@@ -1229,7 +1229,7 @@ func PlainText(s string) string {
 		name := tagName(s[i+1 : end])
 		i = end + 1
 		if name == "script" || name == "style" {
-			if close := strings.Index(strings.ToLower(s[i:]), "</"+name); close >= 0 {
+			if close := normalize.IndexClosingTag(s[i:], name); close >= 0 {
 				i += close
 				if e := tagEnd(s, i); e >= 0 {
 					i = e + 1

@@ -129,3 +129,17 @@ func FuzzPlainText(f *testing.F) {
 		}
 	})
 }
+
+// TestPlainTextScriptAfterInvalidUTF8: the end of a script element is found by byte index even when
+// the script holds invalid UTF-8 (Vendure's copy of this search panicked on such input in CI's fuzz
+// run; here it cut the text after it).
+func TestPlainTextScriptAfterInvalidUTF8(t *testing.T) {
+	for in, want := range map[string]string{
+		"<sCript>\x85\xb2\xb7\xe3\xd2</sCript>after": "after",
+		"a<STYLE>\xff\xff\xff\xff</style><p>b</p>":   "a b",
+	} {
+		if got := PlainText(in); got != want {
+			t.Errorf("PlainText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -105,3 +105,17 @@ func FuzzHTMLText(f *testing.F) {
 		}
 	})
 }
+
+// TestHTMLTextScriptAfterInvalidUTF8: the end of a script element is found by byte index even when
+// the script holds invalid UTF-8 (found by CI's fuzz run: the index of a lower-cased copy was used).
+func TestHTMLTextScriptAfterInvalidUTF8(t *testing.T) {
+	for in, want := range map[string]string{
+		"<sCript>\x85\xb2\xb7\xe3\xd2</sCript":       "",
+		"<sCript>\x85\xb2\xb7\xe3\xd2</sCript>after": "after",
+		"a<STYLE>\xff\xff\xff\xff</style><p>b</p>":   "a b",
+	} {
+		if got := htmlText(in); got != want {
+			t.Errorf("htmlText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -926,7 +926,7 @@ func htmlText(s string) string {
 		switch {
 		case !closing && (name == "script" || name == "style"):
 			// Their content is not text: skip to the closing tag.
-			end := strings.Index(strings.ToLower(s), "</"+name)
+			end := normalize.IndexClosingTag(s, name)
 			if end < 0 {
 				s = ""
 				break

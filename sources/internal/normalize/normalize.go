@@ -121,3 +121,35 @@ func Truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// IndexClosingTag returns the index in s of the first closing tag "</name" (name in lower case,
+// matched without regard to ASCII case), or -1. It works on s's bytes as they are: searching a
+// lower-cased copy instead gives wrong indexes when s holds invalid UTF-8 (each bad byte becomes a
+// three-byte U+FFFD), which a fuzz run found.
+func IndexClosingTag(s, name string) int {
+	for i := 0; ; {
+		j := strings.Index(s[i:], "</")
+		if j < 0 {
+			return -1
+		}
+		at := i + j
+		if rest := s[at+2:]; len(rest) >= len(name) && asciiEqualFold(rest[:len(name)], name) {
+			return at
+		}
+		i = at + 2
+	}
+}
+
+// asciiEqualFold reports whether a equals the lower-case ASCII b, ignoring ASCII case only.
+func asciiEqualFold(a, b string) bool {
+	for i := 0; i < len(b); i++ {
+		c := a[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -45,3 +45,26 @@ func TestSlugTruncate(t *testing.T) {
 		t.Errorf("Truncate = %q", got)
 	}
 }
+
+func TestIndexClosingTag(t *testing.T) {
+	tests := []struct {
+		s, name string
+		want    int
+	}{
+		{"x</script>", "script", 1},
+		{"x</SCRIPT>", "script", 1},
+		{"x</sCript", "script", 1},
+		{"\x85\xb2\xb7\xe3\xd2</sCript", "script", 5}, // invalid UTF-8 before it: byte index
+		{"é</style>", "style", 2},
+		{"</scrip", "script", -1},
+		{"< /script>", "script", -1},
+		{"</a></style>", "style", 4},
+		{"</ſcript>", "script", -1}, // only ASCII case folds
+		{"", "style", -1},
+	}
+	for _, tt := range tests {
+		if got := IndexClosingTag(tt.s, tt.name); got != tt.want {
+			t.Errorf("IndexClosingTag(%q, %q) = %d, want %d", tt.s, tt.name, got, tt.want)
+		}
+	}
+}
