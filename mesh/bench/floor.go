@@ -10,6 +10,8 @@ import (
 
 	"github.com/tidwall/gjson"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/contentmesh/contentmesh/mesh/fetch"
 )
 
 // Floor fetches every provider's full listing at once with a bare net/http client (same
@@ -87,24 +89,11 @@ func bareListing(ctx context.Context, hc *http.Client, p *Provider, base string,
 				return err
 			}
 			url = ""
-			if next := linkNext(resp.Header.Get("Link")); next != "" {
+			if next := fetch.LinkNext(resp.Header); next != "" { // a header parser: no client work
 				url = base + next
 			}
 		}
 		return nil
 	}
 	return fmt.Errorf("bench.Floor: unknown style %q", p.Style)
-}
-
-// linkNext reads the provider's own Link header: `</items?...>; rel="next"`.
-func linkNext(h string) string {
-	if len(h) < 2 || h[0] != '<' {
-		return ""
-	}
-	for i := 1; i < len(h); i++ {
-		if h[i] == '>' {
-			return h[1:i]
-		}
-	}
-	return ""
 }

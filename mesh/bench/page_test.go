@@ -4,14 +4,12 @@ import (
 	"context"
 	"testing"
 
-	"github.com/tidwall/gjson"
-
 	"github.com/contentmesh/contentmesh/mesh"
 	"github.com/contentmesh/contentmesh/mesh/fetch"
 )
 
-// pageSource emits the items of pre-rendered pages as Source does with fetched ones: the
-// client's CPU path per page, without HTTP.
+// pageSource emits the items of pre-rendered pages as Source does with fetched ones (DoJSON's check,
+// then emitItems): the client's CPU path per page, without HTTP.
 type pageSource struct{ pages [][]byte }
 
 func (p pageSource) Kind() string { return "pages" }
@@ -20,13 +18,7 @@ func (p pageSource) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.E
 		if !fetch.ValidJSON(body) { // what fetch.DoJSON checks
 			panic("invalid page")
 		}
-		var err error
-		gjson.GetBytes(body, "items").ForEach(func(_, it gjson.Result) bool {
-			id := it.Get("id").String()
-			err = out.Upsert(mesh.Node{ID: mesh.NodeID(req.Source, "item", id), Type: "Item", NativeID: id, Fields: []byte(it.Raw)})
-			return err == nil
-		})
-		if err != nil {
+		if err := emitItems(req.Source, &fetch.Response{Body: body}, out); err != nil {
 			return mesh.FetchResult{}, err
 		}
 	}

@@ -39,15 +39,7 @@ func (s *Source) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Emit
 	if req.PageSize > 0 {
 		size = req.PageSize
 	}
-	emit := func(_ int, r *fetch.Response) error {
-		var err error
-		r.Get("items").ForEach(func(_, it gjson.Result) bool {
-			id := it.Get("id").String()
-			err = out.Upsert(mesh.Node{ID: mesh.NodeID(req.Source, "item", id), Type: "Item", NativeID: id, Fields: []byte(it.Raw)})
-			return err == nil
-		})
-		return err
-	}
+	emit := func(_ int, r *fetch.Response) error { return emitItems(req.Source, r, out) }
 	if len(req.Cursor) > 0 {
 		var token string
 		if err := json.Unmarshal(req.Cursor, &token); err == nil && token != "" {
@@ -97,4 +89,15 @@ func (s *Source) Fetch(ctx context.Context, req mesh.FetchRequest, out mesh.Emit
 		cursor, _ = json.Marshal(t)
 	}
 	return mesh.FetchResult{Cursor: cursor}, err
+}
+
+// emitItems upserts the items of one page, as an adapter maps a page to nodes.
+func emitItems(source string, r *fetch.Response, out mesh.Emitter) error {
+	var err error
+	r.Get("items").ForEach(func(_, it gjson.Result) bool {
+		id := it.Get("id").String()
+		err = out.Upsert(mesh.Node{ID: mesh.NodeID(source, "item", id), Type: "Item", NativeID: id, Fields: []byte(it.Raw)})
+		return err == nil
+	})
+	return err
 }
